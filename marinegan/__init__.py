@@ -1,21 +1,41 @@
-"""marinegan: GAN-made synthetic marine plastic, mixed into real detection datasets."""
+"""marinegan: GAN-made synthetic marine plastic, mixed into real detection datasets.
 
+The path of a user: data in (:mod:`marinegan.data`), models (:mod:`marinegan.models`), training
+(:mod:`marinegan.train`), the Hub (:mod:`marinegan.hub`), synthesis (:mod:`marinegan.synth`),
+mixing (:mod:`marinegan.mix`), export (:mod:`marinegan.export`), evaluation (:mod:`marinegan.evaluate`).
+"""
+
+from marinegan.data import CocoDataset, ImageFolderDataset, YoloDataset, object_crops, open_dataset
 from marinegan.device import resolve_device
 from marinegan.errors import ConfigError, DataError, HubError, MarineganError, WeightsError
+from marinegan.export import export_dataset
 from marinegan.hub import load_generator
+from marinegan.mix import MixedDataset, detection_collate, mix_datasets
 from marinegan.models import DCGANConfig, Discriminator, Generator
+from marinegan.synth import CompositeOptions, SyntheticPlasticDataset
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CocoDataset",
+    "CompositeOptions",
     "ConfigError",
     "DCGANConfig",
     "DataError",
     "Discriminator",
     "Generator",
     "HubError",
+    "ImageFolderDataset",
     "MarineganError",
+    "MixedDataset",
+    "SyntheticPlasticDataset",
     "WeightsError",
+    "YoloDataset",
+    "detection_collate",
+    "export_dataset",
     "load_generator",
+    "mix_datasets",
+    "object_crops",
+    "open_dataset",
     "resolve_device",
 ]

@@ -1,0 +1,272 @@
+"""`SyntheticPlasticDataset`: a pretrained generator as a reproducible ``torch.utils.data.Dataset``.
+
+How generation is organised:
+
+- Item ``i`` is a pure function of ``(seed, i)``: its latents, its object count, its background and
+  its placement come from per-index random streams (:mod:`marinegan.synth.seeding`), so any access
+  order, any ``num_workers`` and any ``batch_size`` give the same images (bit for bit on one device;
+  equal to float rounding between CPU and CUDA, whose kernels differ).
+- The generator runs once per **block** of ``batch_size`` consecutive indices, batched; the block's
+  outputs (small sprites, uint8) are kept in an LRU cache of ``cache_blocks`` blocks, so memory is
+  bounded. Pasting onto a background (composite mode) is per-item CPU work in ``__getitem__``.
+- Sequential access generates each block once. Shuffled access over a lazy set would regenerate
+  blocks: use ``materialize=True`` (everything generated up front, with a progress bar) for
+  shuffled training; a warning says so when it happens.
+- CUDA is used in the process that builds the set (``device="auto"``). Inside DataLoader worker
+  processes CUDA is never initialised: workers run a CPU copy of the generator. For CUDA speed
+  use ``num_workers=0`` or ``materialize=True`` (workers then only read the materialised tensors).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import torch
+from torch.utils.data import Dataset, get_worker_info
+from torchvision import tv_tensors
+from tqdm.auto import tqdm
+
+from marinegan.data.base import BACKGROUND, make_target
+from marinegan.device import resolve_device
+from marinegan.errors import ConfigError
+from marinegan.images import to_uint8
+from marinegan.models.dcgan import Generator
+from marinegan.synth.composite import CompositeOptions, composite
+from marinegan.synth.seeding import index_generator
+
+Mode = Literal["composite", "scene"]
+_LATENT, _PLACEMENT = 0, 1
+
+
+class SyntheticPlasticDataset(Dataset):
+    """Synthetic marine-plastic samples ``(image, target)`` in the readers' conventions.
+
+    Args:
+        generator: a :class:`~marinegan.Generator`, or anything :func:`~marinegan.load_generator`
+            accepts (``"default"``, a local directory, a Hub id ``"org/name"``).
+        length: number of samples.
+        mode: ``"composite"`` (default): 1 to ``max_objects`` generated objects pasted onto images
+            from ``backgrounds``, with exact boxes; ``"scene"``: whole generated images, no boxes,
+            the scene's class in ``target["image_label"]`` (``labels`` stays empty so the detection
+            contract ``len(labels) == len(boxes)`` holds).
+        seed: the seed; the same seed gives the same samples.
+        device: where the generator runs in the main process (``"auto"``: CUDA if present).
+        batch_size: indices per generated block (one forward pass each).
+        backgrounds: composite mode: a dataset of ``(image, target)`` (e.g. real frames); its own boxes
+            are kept when ``keep_background_boxes`` (real debris in a frame stays labelled).
+        classes: class names, ``classes[0] == "__background__"``; defaults to the backgrounds' classes,
+            else ``["__background__", "plastic"]``.
+        label: class of the generated objects, an index into ``classes`` or a name. Required when
+            ``classes`` has more than one object class.
+        min_objects, max_objects: objects per composite image.
+        options: placement (:class:`~marinegan.synth.composite.CompositeOptions`).
+        cache_blocks: blocks kept in the LRU cache (lazy mode).
+        materialize: generate every block up front (progress bar) and keep them.
+        transforms: called as ``transforms(image, target)``.
+        revision: Hub revision when ``generator`` is a repo id.
+    """
+
+    def __init__(
+        self,
+        generator: Generator | str,
+        length: int,
+        *,
+        mode: Mode = "composite",
+        seed: int = 0,
+        device: str | torch.device = "auto",
+        batch_size: int = 256,
+        backgrounds: Dataset | None = None,
+        classes: Sequence[str] | None = None,
+        label: int | str | None = None,
+        min_objects: int = 1,
+        max_objects: int = 3,
+        options: CompositeOptions | None = None,
+        keep_background_boxes: bool = True,
+        cache_blocks: int = 4,
+        materialize: bool = False,
+        transforms: Callable | None = None,
+        revision: str | None = None,
+    ) -> None:
+        from marinegan.hub import load_generator
+
+        if not isinstance(length, int) or length < 1:
+            raise ConfigError(f"length={length!r} must be a positive integer")
+        if batch_size < 1 or cache_blocks < 1:
+            raise ConfigError("batch_size and cache_blocks must be at least 1")
+        if mode not in ("composite", "scene"):
+            raise ConfigError(f"mode={mode!r} must be 'composite' or 'scene'")
+        if not 1 <= min_objects <= max_objects:
+            raise ConfigError(f"need 1 <= min_objects <= max_objects, got {min_objects} and {max_objects}")
+        self.length, self.mode, self.seed, self.batch_size = length, mode, seed, batch_size
+        self.backgrounds, self.transforms = backgrounds, transforms
+        self.min_objects, self.max_objects = min_objects, max_objects
+        self.options = options or CompositeOptions()
+        self.keep_background_boxes = keep_background_boxes
+        self.cache_blocks = cache_blocks
+
+        g = load_generator(generator, device="cpu", revision=revision) if not isinstance(generator, Generator) \
+            else generator
+        self.config = g.config
+        # A CPU copy serves worker processes; the device copy serves the main process.
+        self._cpu_generator = copy.deepcopy(g).cpu().eval()
+        self.device = resolve_device(device)
+        self._device_generator: Generator | None = None
+        if mode == "composite":
+            if backgrounds is None or len(backgrounds) == 0:
+                raise ConfigError("mode='composite' needs backgrounds= (a non-empty dataset of frames); "
+                                  "or use mode='scene' for whole generated images")
+        elif g.config.channels != 3:
+            raise ConfigError(f"mode='scene' needs an RGB generator; this one has {g.config.channels} channels "
+                              "(an RGBA object generator belongs in mode='composite')")
+        self.classes = self._resolve_classes(classes)
+        self.label = self._resolve_label(label)
+        bg_classes = getattr(backgrounds, "classes", None)
+        keeps_boxes = mode == "composite" and keep_background_boxes and bg_classes is not None
+        if keeps_boxes and list(bg_classes) != self.classes:
+            raise ConfigError(
+                f"the backgrounds' classes {list(bg_classes)[1:]} differ from classes={self.classes[1:]}, so their "
+                "boxes cannot be kept; pass the backgrounds' classes, or keep_background_boxes=False"
+            )
+        self._cache: OrderedDict[int, list[torch.Tensor]] = OrderedDict()
+        self._generated_blocks: set[int] = set()
+        self._warned_thrash = False
+        self.materialized = False
+        if materialize:
+            self.materialize()
+
+    # ---- classes -----------------------------------------------------------------------------
+    def _resolve_classes(self, classes: Sequence[str] | None) -> list[str]:
+        if classes is None:
+            classes = getattr(self.backgrounds, "classes", None) if self.mode == "composite" else None
+        classes = list(classes) if classes is not None else [BACKGROUND, "plastic"]
+        if len(classes) < 2 or classes[0] != BACKGROUND:
+            raise ConfigError(f"classes must start with {BACKGROUND!r} and name at least one class, got {classes}")
+        return classes
+
+    def _resolve_label(self, label: int | str | None) -> int:
+        if label is None:
+            if len(self.classes) != 2:
+                raise ConfigError(
+                    f"the classes are {self.classes[1:]}: say which class the generated objects are, "
+                    f"e.g. label={self.classes[1]!r}"
+                )
+            return 1
+        if isinstance(label, str):
+            if label not in self.classes[1:]:
+                raise ConfigError(f"label {label!r} is not one of the classes {self.classes[1:]}")
+            return self.classes.index(label)
+        if not 1 <= label < len(self.classes):
+            raise ConfigError(f"label={label} must index an object class: 1..{len(self.classes) - 1}")
+        return int(label)
+
+    # ---- generation --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def num_blocks(self) -> int:
+        return -(-self.length // self.batch_size)
+
+    def latents(self, index: int) -> torch.Tensor:
+        """The latents of item ``index``: ``(n_objects, nz)``; a pure function of ``(seed, index)``."""
+        g = index_generator(self.seed, index, _LATENT)
+        n = int(torch.randint(self.min_objects, self.max_objects + 1, (1,), generator=g)) \
+            if self.mode == "composite" else 1
+        return torch.randn(n, self.config.nz, generator=g)
+
+    def _generator_here(self) -> Generator:
+        if get_worker_info() is not None or self.device.type == "cpu":
+            return self._cpu_generator
+        if self._device_generator is None:
+            self._device_generator = copy.deepcopy(self._cpu_generator).to(self.device).eval()
+        return self._device_generator
+
+    @torch.inference_mode()
+    def _generate_block(self, block: int) -> list[torch.Tensor]:
+        start, stop = block * self.batch_size, min((block + 1) * self.batch_size, self.length)
+        z = [self.latents(i) for i in range(start, stop)]
+        counts = [len(t) for t in z]
+        g = self._generator_here()
+        flat = torch.cat(z)
+        out = torch.cat([
+            to_uint8(g(flat[j : j + self.batch_size].to(g.device, non_blocking=True))).cpu()
+            for j in range(0, len(flat), self.batch_size)
+        ])
+        return list(torch.split(out, counts))
+
+    def _sprites(self, index: int) -> torch.Tensor:
+        block = index // self.batch_size
+        if block in self._cache:
+            self._cache.move_to_end(block)
+        else:
+            if block in self._generated_blocks and not self._warned_thrash and not self.materialized:
+                self._warned_thrash = True
+                warnings.warn(
+                    "SyntheticPlasticDataset is regenerating an evicted block: random (shuffled) access to a lazy "
+                    "set repeats generator work. Use materialize=True for shuffled training, or a larger "
+                    "cache_blocks.",
+                    stacklevel=3,
+                )
+            self._cache[block] = self._generate_block(block)
+            self._generated_blocks.add(block)
+            if not self.materialized:
+                while len(self._cache) > self.cache_blocks:
+                    self._cache.popitem(last=False)
+        return self._cache[block][index - block * self.batch_size]
+
+    def materialize(self) -> SyntheticPlasticDataset:
+        """Generate every block now (with a progress bar) and keep them all; returns ``self``."""
+        self.materialized = True
+        for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False):
+            if block not in self._cache:
+                self._cache[block] = self._generate_block(block)
+                self._generated_blocks.add(block)
+        return self
+
+    def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict]:
+        if not -self.length <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} samples")
+        index %= self.length
+        sprites = self._sprites(index)
+        if self.mode == "scene":
+            image = sprites[0]
+            target = make_target(torch.zeros(0, 4), torch.zeros(0), tuple(image.shape[-2:]), index, synthetic=True)
+            target["image_label"] = self.label
+        else:
+            image, target = self._composite(index, sprites)
+        image = tv_tensors.Image(image)
+        if self.transforms is not None:
+            image, target = self.transforms(image, target)
+        return image, target
+
+    def _composite(self, index: int, sprites: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        rng = index_generator(self.seed, index, _PLACEMENT)
+        bg_index = int(torch.randint(len(self.backgrounds), (1,), generator=rng))
+        background, bg_target = self.backgrounds[bg_index]
+        background = torch.as_tensor(background)
+        if background.dtype != torch.uint8:
+            raise ConfigError("backgrounds must yield uint8 images (3, H, W), as marinegan's readers do")
+        kept_boxes, kept_labels = torch.zeros(0, 4), torch.zeros(0, dtype=torch.int64)
+        if self.keep_background_boxes and isinstance(bg_target, dict) and len(bg_target.get("boxes", [])):
+            kept_boxes = torch.as_tensor(bg_target["boxes"]).float().reshape(-1, 4)
+            kept_labels = torch.as_tensor(bg_target["labels"], dtype=torch.int64)
+        image, boxes, _ = composite(background[:3], sprites, rng, self.options, occupied=kept_boxes)
+        boxes = torch.cat([kept_boxes, boxes])
+        labels = torch.cat([kept_labels, torch.full((len(boxes) - len(kept_boxes),), self.label, dtype=torch.int64)])
+        target = make_target(boxes, labels, tuple(image.shape[-2:]), index, synthetic=True)
+        target["background_index"] = bg_index
+        return image, target
+
+    # ---- pickling for DataLoader workers (spawn) -------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_device_generator"] = None  # never ship CUDA modules to a worker
+        return state
+
+    def __repr__(self) -> str:
+        return (f"SyntheticPlasticDataset(length={self.length}, mode={self.mode!r}, seed={self.seed}, "
+                f"device={self.device}, image_size={self.config.image_size}, channels={self.config.channels})")

@@ -1,0 +1,182 @@
+"""SyntheticPlasticDataset: reproducible from (seed, index), batched, bounded, exact boxes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from marinegan import (
+    CompositeOptions,
+    ConfigError,
+    DCGANConfig,
+    Generator,
+    SyntheticPlasticDataset,
+    YoloDataset,
+    detection_collate,
+)
+from marinegan.toydata import make_toy_yolo
+
+
+@pytest.fixture(scope="module")
+def backgrounds(tmp_path_factory):
+    return YoloDataset(make_toy_yolo(tmp_path_factory.mktemp("bg") / "bg", n=6, size=96, seed=0))
+
+
+@pytest.fixture(scope="module")
+def rgba_generator():
+    torch.manual_seed(0)
+    g = Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16))
+    with torch.no_grad():  # make the alpha channel vary across latents so boxes differ
+        g.main[-2].weight[:, 3].mul_(20)
+    return g.eval()
+
+
+@pytest.fixture(scope="module")
+def rgb_generator():
+    torch.manual_seed(1)
+    return Generator(DCGANConfig(image_size=32, channels=3, ngf=8, nz=16)).eval()
+
+
+def composite_set(g, bg, **kw):
+    return SyntheticPlasticDataset(g, kw.pop("length", 12), backgrounds=bg, label="bag", device="cpu", **kw)
+
+
+def assert_same_items(a, b):
+    assert torch.equal(a[0], b[0])
+    torch.testing.assert_close(a[1]["boxes"].as_subclass(torch.Tensor), b[1]["boxes"].as_subclass(torch.Tensor))
+    assert torch.equal(a[1]["labels"], b[1]["labels"])
+
+
+def test_items_are_a_function_of_seed_and_index_only(rgba_generator, backgrounds):
+    ds = composite_set(rgba_generator, backgrounds, batch_size=4, length=12)
+    forward = [ds[i] for i in range(12)]
+    fresh = composite_set(rgba_generator, backgrounds, batch_size=4, length=12)
+    backward = {i: fresh[i] for i in reversed(range(12))}
+    longer = composite_set(rgba_generator, backgrounds, batch_size=4, length=40)
+    for i in range(12):
+        assert_same_items(forward[i], backward[i])
+        assert_same_items(forward[i], longer[i])
+    other_seed = composite_set(rgba_generator, backgrounds, batch_size=4, length=12, seed=1)
+    assert not torch.equal(forward[0][0], other_seed[0][0])
+
+
+def test_batch_size_changes_nothing_but_float_rounding(rgb_generator):
+    a = SyntheticPlasticDataset(rgb_generator, 10, mode="scene", batch_size=3, device="cpu")
+    b = SyntheticPlasticDataset(rgb_generator, 10, mode="scene", batch_size=10, device="cpu")
+    for i in range(10):
+        diff = (a[i][0].int() - b[i][0].int()).abs().max().item()
+        assert diff <= 1, "uint8 images may differ by one step of rounding at most"
+
+
+def test_same_samples_with_two_dataloader_workers(rgba_generator, backgrounds):
+    ds = composite_set(rgba_generator, backgrounds, batch_size=4, length=10)
+    direct = [ds[i] for i in range(10)]
+    loader = DataLoader(composite_set(rgba_generator, backgrounds, batch_size=4, length=10), batch_size=3,
+                        num_workers=2, collate_fn=list)
+    via_workers = [item for batch in loader for item in batch]
+    assert len(via_workers) == 10
+    for a, b in zip(direct, via_workers, strict=True):
+        assert_same_items(a, b)
+
+
+def test_generator_runs_once_per_block_and_the_cache_is_bounded(rgb_generator):
+    calls = []
+    handle = rgb_generator.register_forward_hook(lambda _m, i, _o: calls.append(len(i[0])))
+    try:
+        ds = SyntheticPlasticDataset(rgb_generator, 20, mode="scene", batch_size=8, cache_blocks=2, device="cpu")
+        for i in range(20):
+            ds[i]
+    finally:
+        handle.remove()
+    assert calls == [8, 8, 4], "one batched forward pass per block of indices"
+    assert len(ds._cache) <= 2
+
+
+def test_random_access_to_a_lazy_set_warns_and_materialize_does_not(rgb_generator):
+    ds = SyntheticPlasticDataset(rgb_generator, 12, mode="scene", batch_size=2, cache_blocks=1, device="cpu")
+    with pytest.warns(UserWarning, match="materialize=True"):
+        for i in [0, 4, 0, 8, 2]:
+            ds[i]
+    m = SyntheticPlasticDataset(rgb_generator, 12, mode="scene", batch_size=2, cache_blocks=1, device="cpu",
+                                materialize=True)
+    assert len(m._cache) == 6
+    assert torch.equal(m[5][0], ds[5][0])
+
+
+def test_composite_boxes_are_exact_and_inside_the_image(rgba_generator, backgrounds):
+    ds = composite_set(rgba_generator, backgrounds, length=16, keep_background_boxes=False,
+                       options=CompositeOptions(blend="hard", max_overlap=0.0), max_objects=3)
+    n_boxes = 0
+    for i in range(len(ds)):
+        image, target = ds[i]
+        background = backgrounds[target["background_index"]][0]
+        boxes = target["boxes"].as_subclass(torch.Tensor)
+        h, w = image.shape[-2:]
+        assert (boxes[:, 0] >= 0).all() and (boxes[:, 1] >= 0).all()
+        assert (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+        assert (target["labels"] == ds.classes.index("bag")).all()
+        changed = (image.int() - background.int()).abs().sum(0) > 0
+        inside = torch.zeros_like(changed)
+        for x0, y0, x1, y1 in boxes.long().tolist():
+            inside[y0:y1, x0:x1] = True
+            # tight: every edge row and column of the box holds pasted pixels
+            assert changed[y0:y1, x0].any() and changed[y0:y1, x1 - 1].any()
+            assert changed[y0, x0:x1].any() and changed[y1 - 1, x0:x1].any()
+        assert not (changed & ~inside).any(), "pixels changed outside every box"
+        n_boxes += len(boxes)
+    assert n_boxes >= len(ds)
+
+
+def test_background_boxes_are_kept(rgba_generator, backgrounds):
+    ds = composite_set(rgba_generator, backgrounds, length=4)
+    image, target = ds[0]
+    bg_target = backgrounds[target["background_index"]][1]
+    k = len(bg_target["boxes"])
+    assert len(target["boxes"]) > k
+    torch.testing.assert_close(target["boxes"][:k].as_subclass(torch.Tensor),
+                               bg_target["boxes"].as_subclass(torch.Tensor))
+
+
+def test_scene_mode_targets(rgb_generator):
+    image, target = SyntheticPlasticDataset(rgb_generator, 3, mode="scene", device="cpu")[2]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.uint8
+    assert target["boxes"].shape == (0, 4) and len(target["labels"]) == 0
+    assert target["image_label"] == 1 and target["synthetic"] is True
+
+
+def test_bad_configuration_errors(rgba_generator, rgb_generator, backgrounds):
+    with pytest.raises(ConfigError, match="needs backgrounds="):
+        SyntheticPlasticDataset(rgba_generator, 4)
+    with pytest.raises(ConfigError, match="say which class"):
+        SyntheticPlasticDataset(rgba_generator, 4, backgrounds=backgrounds)
+    with pytest.raises(ConfigError, match="not one of the classes"):
+        SyntheticPlasticDataset(rgba_generator, 4, backgrounds=backgrounds, label="tyre")
+    with pytest.raises(ConfigError, match="RGB generator"):
+        SyntheticPlasticDataset(rgba_generator, 4, mode="scene")
+    with pytest.raises(ConfigError, match="length=0"):
+        SyntheticPlasticDataset(rgb_generator, 0, mode="scene")
+    with pytest.raises(IndexError):
+        SyntheticPlasticDataset(rgb_generator, 3, mode="scene")[3]
+
+
+def test_loads_from_a_directory_and_the_hub(rgb_generator, tmp_path, hub_server):
+    rgb_generator.save_pretrained(tmp_path / "g")
+    hub_server.hub.commit_dir("ocean/scenes", tmp_path / "g")
+    a = SyntheticPlasticDataset(rgb_generator, 4, mode="scene", device="cpu")
+    b = SyntheticPlasticDataset(str(tmp_path / "g"), 4, mode="scene", device="cpu")
+    c = SyntheticPlasticDataset("ocean/scenes", 4, mode="scene", device="cpu")
+    assert torch.equal(a[3][0], b[3][0]) and torch.equal(a[3][0], c[3][0])
+
+
+def test_a_torchvision_detector_trains_on_synthetic_batches(rgba_generator, backgrounds):
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn
+
+    ds = composite_set(rgba_generator, backgrounds, length=4)
+    images, targets = detection_collate([ds[i] for i in range(4)])
+    model = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None, num_classes=len(ds.classes))
+    model.train()
+    losses = model(images, targets)
+    total = sum(losses.values())
+    assert torch.isfinite(total)
+    total.backward()
