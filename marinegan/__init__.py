@@ -8,6 +8,7 @@ mixing (:mod:`marinegan.mix`), export (:mod:`marinegan.export`), evaluation (:mo
 from marinegan.data import CocoDataset, ImageFolderDataset, YoloDataset, object_crops, open_dataset
 from marinegan.device import resolve_device
 from marinegan.errors import ConfigError, DataError, HubError, MarineganError, WeightsError
+from marinegan.evaluate import ablate, quality_metrics
 from marinegan.export import export_dataset
 from marinegan.hub import load_generator
 from marinegan.mix import MixedDataset, detection_collate, mix_datasets
@@ -31,11 +32,13 @@ __all__ = [
     "SyntheticPlasticDataset",
     "WeightsError",
     "YoloDataset",
+    "ablate",
     "detection_collate",
     "export_dataset",
     "load_generator",
     "mix_datasets",
     "object_crops",
     "open_dataset",
+    "quality_metrics",
     "resolve_device",
 ]

@@ -24,15 +24,20 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array[:, :, 0] if mode == "L" else array, mode)
 
 
+def flatten_alpha(batch: torch.Tensor, background: int = 128) -> torch.Tensor:
+    """uint8 ``(N, 4, H, W)`` RGBA onto a plain grey ``background``: uint8 ``(N, 3, H, W)``; RGB passes through."""
+    if batch.shape[1] != 4:
+        return batch
+    rgb, alpha = batch[:, :3].float(), batch[:, 3:].float() / 255
+    return (rgb * alpha + background * (1 - alpha)).round().to(torch.uint8)
+
+
 def grid_image(images: torch.Tensor | Sequence[torch.Tensor], nrow: int = 8, padding: int = 2) -> Image.Image:
     """Tile images ``(N, C, H, W)`` (uint8 or float in ``[-1, 1]``) into one PIL image."""
     batch = torch.stack(list(images)) if not isinstance(images, torch.Tensor) else images
     if batch.dtype != torch.uint8:
         batch = to_uint8(batch)
-    if batch.shape[1] == 4:  # composite RGBA sprites on a mid-grey checker-free background
-        rgb, alpha = batch[:, :3].float(), batch[:, 3:].float() / 255
-        batch = (rgb * alpha + 128 * (1 - alpha)).round().to(torch.uint8)
-    return to_pil(make_grid(batch, nrow=nrow, padding=padding, pad_value=255))
+    return to_pil(make_grid(flatten_alpha(batch), nrow=nrow, padding=padding, pad_value=255))
 
 
 def save_grid(images: torch.Tensor | Sequence[torch.Tensor], path: str | Path, nrow: int = 8) -> Path:

@@ -40,8 +40,14 @@ def toy_scene(rng: np.random.Generator, size: int = 96, max_objects: int = 3) ->
     return image.filter(ImageFilter.GaussianBlur(0.6)), boxes, labels
 
 
-def make_toy_yolo(root: str | Path, n: int = 24, *, size: int = 96, seed: int = 0, split: str | None = None) -> Path:
-    """Write ``n`` toy scenes as a YOLO dataset (``images/``, ``labels/``, ``data.yaml``) and return ``root``."""
+def make_toy_yolo(
+    root: str | Path, n: int = 24, *, size: int = 96, seed: int = 0, split: str | None = None,
+    single_class: str | None = None,
+) -> Path:
+    """Write ``n`` toy scenes as a YOLO dataset (``images/``, ``labels/``, ``data.yaml``) and return ``root``.
+
+    ``single_class="plastic"`` labels every object with that one class instead of bottle/bag.
+    """
     root = Path(root)
     rng = np.random.default_rng(seed)
     sub = Path(split) if split else Path()
@@ -51,12 +57,13 @@ def make_toy_yolo(root: str | Path, n: int = 24, *, size: int = 96, seed: int = 
         image, boxes, labels = toy_scene(rng, size)
         image.save(root / "images" / sub / f"scene_{i:04d}.png")
         lines = [
-            f"{c} {(b[0] + b[2]) / 2 / size:.6f} {(b[1] + b[3]) / 2 / size:.6f} "
+            f"{0 if single_class else c} {(b[0] + b[2]) / 2 / size:.6f} {(b[1] + b[3]) / 2 / size:.6f} "
             f"{(b[2] - b[0]) / size:.6f} {(b[3] - b[1]) / size:.6f}"
             for b, c in zip(boxes, labels, strict=True)
         ]
         (root / "labels" / sub / f"scene_{i:04d}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
-    (root / "data.yaml").write_text(json.dumps({"names": TOY_CLASSES}) + "\n")  # JSON is valid YAML
+    names = [single_class] if single_class else TOY_CLASSES
+    (root / "data.yaml").write_text(json.dumps({"names": names}) + "\n")  # JSON is valid YAML
     (root / "SOURCE.txt").write_text("Procedural toy scenes drawn by marinegan.toydata (not photographs).\n")
     return root
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -55,3 +56,67 @@ def test_bad_model_gives_one_line_error_and_exit_2(tmp_path):
     proc = run_cli("info", str(tmp_path / "missing"))
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def rgba_dir(tmp_path):
+    torch.manual_seed(0)
+    Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16)).save_pretrained(tmp_path / "rgba")
+    return tmp_path / "rgba"
+
+
+def test_export_and_mix_commands(rgba_dir, tmp_path):
+    from marinegan import YoloDataset
+    from marinegan.toydata import make_toy_yolo
+
+    real = make_toy_yolo(tmp_path / "real", n=10, size=64, single_class="plastic")
+    (real / "SOURCES.md").write_text("toy\n")
+    proc = run_cli("export", str(rgba_dir), "-n", "6", "--format", "coco", "--out", str(tmp_path / "syn"),
+                   "--backgrounds", str(real), "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    coco = json.loads((tmp_path / "syn" / "annotations.json").read_text())
+    assert len(coco["images"]) == 6 and all(im["synthetic"] for im in coco["images"])
+    assert (tmp_path / "syn" / "ATTRIBUTION" / "SOURCES.md").is_file()
+
+    proc = run_cli("mix", str(real), str(rgba_dir), "--ratio", "0.5", "--out", str(tmp_path / "mixed"),
+                   "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert "20 samples (10 real, 10 synthetic)" in proc.stdout
+    assert len(YoloDataset(tmp_path / "mixed")) == 20
+
+
+def test_mix_command_with_a_bad_ratio_changes_nothing(rgba_dir, tmp_path):
+    from marinegan.toydata import make_toy_yolo
+
+    real = make_toy_yolo(tmp_path / "real", n=4, size=64, single_class="plastic")
+    proc = run_cli("mix", str(real), str(rgba_dir), "--ratio", "1.5", "--out", str(tmp_path / "mixed"))
+    assert proc.returncode == 2 and "ratio=1.5 must be a number in [0, 1]" in proc.stderr
+    assert not (tmp_path / "mixed").exists()
+
+
+def test_push_command_uploads_the_saved_folder(hub_server, model_dir):
+    card = model_dir / "README.md"
+    card.write_text(card.read_text().replace("Not recorded.", "Trained on toy scenes.", 1))
+    env_proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "push", str(model_dir), "ocean/cli-push"],
+                              capture_output=True, text=True, timeout=120)
+    assert env_proc.returncode == 0, env_proc.stderr
+    repo = hub_server.hub.repos["ocean/cli-push"]
+    files = repo.commits[repo.refs["main"]]
+    assert files["model.safetensors"] == (model_dir / "model.safetensors").read_bytes()
+    assert b"Trained on toy scenes." in files["README.md"]
+
+
+def test_push_refuses_a_broken_folder_before_sending_anything(hub_server, model_dir):
+    (model_dir / "model.safetensors").write_bytes(b"broken")
+    before = len(hub_server.hub.requests)
+    proc = run_cli("push", str(model_dir), "ocean/never")
+    assert proc.returncode == 2 and "not a valid safetensors file" in proc.stderr
+    assert len(hub_server.hub.requests) == before
+
+
+def test_demo_command(rgba_dir, tmp_path):
+    proc = run_cli("demo", "--out", str(tmp_path / "demo"), "--model", str(rgba_dir), "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert "40 real + 17 synthetic" in proc.stdout and "procedural toy scenes" in proc.stdout
+    picture = Image.open(tmp_path / "demo" / "demo_grid.png")
+    assert picture.width > 8 * 128 and picture.height > 2 * 128

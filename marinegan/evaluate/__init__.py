@@ -1,0 +1,16 @@
+"""Evaluation: the real/synthetic ratio ablation, detector mAP, and generator quality (FID, KID, P/R)."""
+
+from marinegan.evaluate.ablation import AblationResult, ablate
+from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector
+from marinegan.evaluate.quality import inception_extractor, precision_recall, quality_metrics
+
+__all__ = [
+    "AblationResult",
+    "ablate",
+    "build_detector",
+    "evaluate_detector",
+    "inception_extractor",
+    "precision_recall",
+    "quality_metrics",
+    "train_detector",
+]
