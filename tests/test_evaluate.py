@@ -167,3 +167,17 @@ def test_evaluate_cli_without_inception_weights(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Inception weights not found" in proc.stderr
     assert not (tmp_path / "m.json").exists()
+
+
+def test_toy_ablation_with_ultralytics(toy, tmp_path, monkeypatch):
+    pytest.importorskip("ultralytics")
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "ucfg"))
+    monkeypatch.chdir(tmp_path)
+    train, val, syn = toy
+    result = ablate(train, val, syn, ratios=[0.5], seeds=[0], trainer="ultralytics", epochs=1, batch_size=4,
+                    imgsz=64, out_dir=tmp_path / "yolo-abl", device="cpu", progress=False)
+    assert sorted(r["ratio"] for r in result.runs) == [0.0, 0.5]
+    assert all(0 <= r["map"] <= 1 and set(r["per_class"]) == {"bottle", "bag"} for r in result.runs)
+    assert "ultralytics yolov8n.yaml" in (tmp_path / "yolo-abl" / "results.md").read_text()
+    assert len(YoloDataset(tmp_path / "yolo-abl" / "val_yolo")) == len(val)
