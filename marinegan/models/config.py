@@ -12,6 +12,16 @@ SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 SUPPORTED_CHANNELS = (1, 3, 4)
 
 
+def check_known_keys(cls: type, data: Any, source: str, hint: str = "") -> None:
+    """Raise :class:`ConfigError` if ``data`` is not a mapping of ``cls``'s dataclass fields."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown keys {unknown}; {cls.__name__} has only {sorted(known)}. {hint}".strip())
+
+
 @dataclass
 class DCGANConfig:
     """Architecture of a DCGAN (Radford et al. 2015), as in the PyTorch DCGAN example.
@@ -58,15 +68,7 @@ class DCGANConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> DCGANConfig:
         """Build a config from a ``config.json`` mapping, rejecting unknown keys clearly."""
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"{source}: unknown keys {unknown}; a marinegan DCGAN config has only {sorted(known)}. "
-                "Was this file written by another library?"
-            )
+        check_known_keys(cls, data, source, "Was this file written by another library?")
         try:
             return cls(**data)
         except ConfigError as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from marinegan.errors import ConfigError
-from marinegan.models.config import DCGANConfig
+from marinegan.models.config import DCGANConfig, check_known_keys
 
 DIFFAUGMENT_OPS = ("color", "translation", "cutout")
 
@@ -75,9 +75,6 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown training settings {unknown}; known: {sorted(known)}")
+    def from_dict(cls, data: dict[str, Any], source: str = "training settings") -> TrainConfig:
+        check_known_keys(cls, data, source)
         return cls(**data)
