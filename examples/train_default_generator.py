@@ -6,7 +6,7 @@ not available when it was made, so it was trained on marinegan's **procedural to
 (``marinegan.toydata``): drawn bottle- and bag-like shapes, not photographs. With ``--data`` pointing
 at a YOLO/COCO set of real photographs, the same script trains the real default.
 
-    python examples/train_default_generator.py --out runs/default            # as shipped (about 15 min on 2 CPU cores)
+    python examples/train_default_generator.py --out runs/default --install  # as shipped (about 20 min, 2 CPU cores)
     python examples/train_default_generator.py --out runs/smoke --steps 5    # what CI runs
     python examples/train_default_generator.py --data ../shared/data/deeptrash --out runs/real
 """
@@ -53,6 +53,8 @@ def main() -> None:
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient. These are not "
                        "photographs; no third-party data or licence is involved. Real marine-debris photographs "
                        "were not available when this generator was made.")
+    description += (" Reproduce with `python examples/train_default_generator.py --out runs/default --install` "
+                    "(about 20 minutes on 2 CPU cores).")
     crops = object_crops(real, size=MODEL.image_size, alpha=True)
     cfg = TrainConfig(model=MODEL, **{**RECIPE, "steps": args.steps})
     result = train_gan(crops, cfg, args.out, data_description=description + f" {len(crops)} crops.",
