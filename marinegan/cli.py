@@ -115,9 +115,9 @@ def train(
             steps=steps or 1000, batch_size=batch_size, lr=lr, loss=loss, diffaugment=diffaugment, ema=ema,
             seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every, log_every=log_every, amp=amp,
         )
-    dataset, description = _training_data(source, cfg.model.image_size, cfg.model.channels)
     if resume is None and (run_dir / "train_config.json").exists():
         raise typer.BadParameter(f"{run_dir} already holds a run; use --resume {run_dir} or a new --out")
+    dataset, description = _training_data(source, cfg.model.image_size, cfg.model.channels)
     run_dir.mkdir(parents=True, exist_ok=True)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
         (run_dir / "source.json").write_text(json.dumps(source, indent=2))

@@ -79,8 +79,8 @@ def _download(repo_id: str, filename: str, **kwargs) -> Path:
         ) from None
     except RepositoryNotFoundError:
         raise HubError(
-            f"Hub repo {repo_id!r} was not found (or is private). Check the name, or log in with "
-            "`hf auth login` / pass token= for a private repo."
+            f"Hub repo {repo_id!r} was not found (or is private), and no local directory has that name. Check the "
+            "name, or log in with `hf auth login` / pass token= for a private repo."
         ) from None
     except RevisionNotFoundError:
         raise HubError(
@@ -201,7 +201,7 @@ def load_generator(
 
     Args:
         name_or_path: ``"default"`` (the small generator shipped in the package), a local
-            ``save_pretrained`` directory, or a Hub repo id ``"org/name"``.
+            ``save_pretrained`` directory, a Hub repo id ``"org/name"``, or a ``Generator`` (moved to ``device``).
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` …
         revision: Hub branch, tag or commit to pin.
         cache_dir: Hub cache directory (defaults to ``$HF_HOME/hub``).
