@@ -157,3 +157,18 @@ def test_diffaugment_is_differentiable_seeded_and_keeps_alpha_colour():
     y = x.clone().requires_grad_(True)
     diff_augment(y, ["color", "translation", "cutout"], torch.Generator()).sum().backward()
     assert y.grad.abs().sum() > 0
+
+
+def test_tensorboard_backend_logs_the_same_scalars_as_the_jsonl(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train_gan(solid_images(8), TrainConfig(model=TINY, steps=5, batch_size=4), tmp_path / "run", device="cpu",
+              loggers=["tensorboard"], progress=False)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert {"loss_d", "loss_g", "d_real", "d_fake"} <= set(events.Tags()["scalars"])
+    logged = [e.value for e in events.Scalars("loss_g")]
+    jsonl = [json.loads(x)["loss_g"] for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [e.step for e in events.Scalars("loss_g")] == [1, 2, 3, 4, 5]
+    assert logged == pytest.approx(jsonl, rel=1e-6)
