@@ -181,3 +181,47 @@ def test_toy_ablation_with_ultralytics(toy, tmp_path, monkeypatch):
     assert all(0 <= r["map"] <= 1 and set(r["per_class"]) == {"bottle", "bag"} for r in result.runs)
     assert "ultralytics yolov8n.yaml" in (tmp_path / "yolo-abl" / "results.md").read_text()
     assert len(YoloDataset(tmp_path / "yolo-abl" / "val_yolo")) == len(val)
+
+
+@pytest.fixture(scope="module")
+def random_inception_weights(tmp_path_factory):
+    """A file shaped like torch-fidelity's Inception weights, with random values (the real ones cannot be
+    downloaded here). Only building this fixture patches anything; the code under test runs as shipped."""
+    tf = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3")
+    root = tmp_path_factory.mktemp("inception")
+    torch.save({}, root / "empty.pth")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nn.Module, "load_state_dict", lambda *_args, **_kwargs: None)
+        model = tf.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                               feature_extractor_weights_path=str(root / "empty.pth"))
+    path = root / "weights-inception-2015-12-05-6726825d.pth"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def test_fid_through_the_inception_path_with_a_local_weights_file(random_inception_weights):
+    torch.manual_seed(0)
+    g = Generator(DCGANConfig(image_size=32, ngf=8, nz=16)).eval()
+    same = [((img + 1) * 127.5).round().to(torch.uint8) for img in g.generate(12, seed=0)]
+    scores = quality_metrics(g, same, n=12, inception_weights=random_inception_weights, device="cpu", k=2)
+    assert abs(scores["fid"]) < 1e-2 and scores["precision"] == 1.0
+    shifted = [(img.int() + 80).clamp(0, 255).to(torch.uint8) for img in same]
+    assert quality_metrics(g, shifted, n=12, inception_weights=random_inception_weights, device="cpu",
+                           k=2)["fid"] > scores["fid"]
+
+
+def test_evaluate_cli_writes_json(random_inception_weights, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    torch.manual_seed(0)
+    Generator(DCGANConfig(image_size=32, ngf=8, nz=16)).save_pretrained(tmp_path / "g")
+    data = make_toy_yolo(tmp_path / "d", n=8, size=48)
+    proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "evaluate", str(tmp_path / "g"), str(data), "--n",
+                           "8", "--inception-weights", str(random_inception_weights), "--out",
+                           str(tmp_path / "m.json"), "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scores = json.loads((tmp_path / "m.json").read_text())
+    assert {"fid", "kid_mean", "kid_std", "precision", "recall"} <= set(scores) and scores["n_fake"] == 8
+    assert f"fid: {scores['fid']:.4f}" in proc.stdout
