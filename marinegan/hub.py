@@ -110,7 +110,7 @@ def resolve_model_files(
     force_download: bool = False,
 ) -> tuple[Path, Path]:
     """Return local paths of ``(config.json, model.safetensors)`` for a directory or Hub repo id."""
-    name = str(name_or_path)
+    name = os.path.expanduser(str(name_or_path))
     if name == "default":
         directory: Path | None = DEFAULT_GENERATOR_DIR
     elif os.path.isdir(name):

@@ -177,6 +177,12 @@ def test_bad_config_file(saved, content, message):
         load_generator(path)
 
 
+def test_home_relative_directory(saved, monkeypatch):
+    g, path = saved
+    monkeypatch.setenv("HOME", str(path.parent))
+    torch.testing.assert_close(load_generator(f"~/{path.name}", device="cpu")(Z), g(Z), rtol=0, atol=0)
+
+
 def test_missing_directory_and_missing_files(tmp_path):
     with pytest.raises(WeightsError, match="is not a directory"):
         load_generator(tmp_path / "absent")
