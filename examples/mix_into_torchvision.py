@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from marinegan import SyntheticPlasticDataset, detection_collate, load_generator, mix_datasets, open_dataset
 from marinegan.evaluate import build_detector, evaluate_detector
+from marinegan.mix import mix_counts
 from marinegan.toydata import make_toy_yolo
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     real = open_dataset(args.train or make_toy_yolo(tmp / "train", n=32, size=128, single_class="plastic"))
     val = open_dataset(args.val or make_toy_yolo(tmp / "val", n=16, size=128, seed=1, single_class="plastic"))
     g = load_generator(args.generator)  # CUDA when present
-    n_syn = round(args.ratio * len(real) / (1 - args.ratio))
+    n_syn = mix_counts(len(real), args.ratio, None)[1]
     synthetic = SyntheticPlasticDataset(g, max(n_syn, 1), backgrounds=real, label=args.label, materialize=True)
     train = mix_datasets(real, synthetic, args.ratio, seed=0)
     print(train)

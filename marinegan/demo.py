@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from marinegan.data import open_dataset
 from marinegan.hub import load_generator
 from marinegan.images import draw_target, grid_image
-from marinegan.mix import mix_datasets
+from marinegan.mix import mix_counts, mix_datasets
 from marinegan.synth import SyntheticPlasticDataset
 from marinegan.toydata import make_toy_yolo
 
@@ -50,7 +50,7 @@ def run_demo(
     timings["read real sample"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    n_syn = max(1, round(ratio * len(real_ds) / (1 - ratio))) if ratio < 1 else len(real_ds)
+    n_syn = max(1, mix_counts(len(real_ds), ratio, None)[1])
     synthetic = SyntheticPlasticDataset(g, n_syn, backgrounds=real_ds, label=label, seed=seed, device=device,
                                         materialize=True)
     timings["generate synthetic"] = time.perf_counter() - t
