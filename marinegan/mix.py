@@ -120,7 +120,8 @@ def _common_classes(real: Dataset | None, synthetic: Dataset | None) -> list[str
             f"the real classes {list(a)[1:]} and the synthetic classes {list(b)[1:]} differ; build the synthetic "
             "set with classes=real.classes and label='<class of the generated objects>'"
         )
-    return list(a if a is not None else b) if (a is not None or b is not None) else None
+    found = a if a is not None else b
+    return list(found) if found is not None else None
 
 
 def detection_collate(batch: Sequence[tuple[torch.Tensor, dict]]) -> tuple[list[torch.Tensor], list[dict]]:

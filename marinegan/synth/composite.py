@@ -50,8 +50,7 @@ def ellipse_alpha(size: int) -> torch.Tensor:
 
 
 def _iou(box: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
-    if len(others) == 0:
-        return torch.zeros(0)
+    """IoU of one box ``(4,)`` with each of ``others`` ``(M, 4)``, M >= 1."""
     lt = torch.maximum(box[:2], others[:, :2])
     rb = torch.minimum(box[2:], others[:, 2:])
     inter = (rb - lt).clamp(min=0).prod(dim=1)

@@ -220,11 +220,9 @@ class SyntheticPlasticDataset(Dataset):
 
     def materialize(self) -> SyntheticPlasticDataset:
         """Generate every block now (with a progress bar) and keep them all; returns ``self``."""
-        self.materialized = True
+        self.materialized = True  # from here on, _sprites keeps every block it generates
         for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False):
-            if block not in self._cache:
-                self._cache[block] = self._generate_block(block)
-                self._generated_blocks.add(block)
+            self._sprites(block * self.batch_size)
         return self
 
     def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict]:
