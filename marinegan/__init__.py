@@ -5,7 +5,7 @@ The path of a user: data in (:mod:`marinegan.data`), models (:mod:`marinegan.mod
 mixing (:mod:`marinegan.mix`), export (:mod:`marinegan.export`), evaluation (:mod:`marinegan.evaluate`).
 """
 
-from marinegan.data import CocoDataset, ImageFolderDataset, YoloDataset, object_crops, open_dataset
+from marinegan.data import CocoDataset, ImageFolderDataset, VocDataset, YoloDataset, object_crops, open_dataset
 from marinegan.device import resolve_device
 from marinegan.errors import ConfigError, DataError, HubError, MarineganError, WeightsError
 from marinegan.evaluate import ablate, quality_metrics
@@ -30,6 +30,7 @@ __all__ = [
     "MarineganError",
     "MixedDataset",
     "SyntheticPlasticDataset",
+    "VocDataset",
     "WeightsError",
     "YoloDataset",
     "ablate",

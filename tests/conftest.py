@@ -48,3 +48,33 @@ def _seed() -> None:
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001
     _SERVER.__exit__(None, None, None)
+
+
+REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "trash-icra19"
+REQUIRE_REAL_DATA = os.environ.get("MARINEGAN_REQUIRE_REAL_DATA") == "1"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "real_data: reads ../shared/data/trash-icra19 (skipped where absent, "
+                                       "required when MARINEGAN_REQUIRE_REAL_DATA=1, as in CI)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001
+    if REAL_DATA.is_dir() or REQUIRE_REAL_DATA:  # required: the real_data fixture fails instead
+        return
+    for item in items:
+        if "real_data" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=f"real photographs not found at {REAL_DATA} "
+                                                    "(../shared/data/trash-icra19 beside the repository)"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The Trash-ICRA19 slice; a test using it fails when CI requires it and it is absent."""
+    if not REAL_DATA.is_dir():
+        pytest.fail(f"MARINEGAN_REQUIRE_REAL_DATA=1 but {REAL_DATA} does not exist")
+    return REAL_DATA
+
+
+TRASH_CLASSES = ["plastic", "bio", "rov"]
+TRASH_IGNORED = ["timestamp", "metal", "wood", "paper", "cloth", "rubber", "fishing", "unknown"]

@@ -44,6 +44,7 @@ class Sample:
     size: tuple[int, int]  # (H, W)
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
     labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # reader-specific target keys (VOC: difficult)
 
 
 def list_images(directory: Path, recursive: bool = True) -> list[Path]:
@@ -134,6 +135,8 @@ class DetectionDataset(Dataset):
         s = self.samples[index]
         image = tv_tensors.Image(load_rgb(s.path))
         target = make_target(s.boxes, s.labels, tuple(image.shape[-2:]), index)
+        for key, value in s.extras.items():
+            target[key] = torch.as_tensor(value)
         if self.transforms is not None:
             image, target = self.transforms(image, target)
         return image, target
