@@ -172,3 +172,51 @@ def test_tensorboard_backend_logs_the_same_scalars_as_the_jsonl(tmp_path):
     jsonl = [json.loads(x)["loss_g"] for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [e.step for e in events.Scalars("loss_g")] == [1, 2, 3, 4, 5]
     assert logged == pytest.approx(jsonl, rel=1e-6)
+
+
+@pytest.mark.real_data
+def test_saved_ema_generator_draws_like_the_raw_generator_on_real_cutouts(real_data, tmp_path):
+    """The saved EMA copy used to draw grey noise: no decay warm-up and the raw G's BatchNorm statistics."""
+    from conftest import TRASH_CLASSES, TRASH_IGNORED
+
+    from marinegan import VocDataset, object_crops
+    from marinegan.models.dcgan import Generator
+
+    ds = VocDataset(real_data, "val", classes=TRASH_CLASSES, ignore=TRASH_IGNORED)
+    crops = object_crops(ds, 32, alpha="box", progress=False)
+    model = DCGANConfig(image_size=32, channels=4, nz=32, ngf=16, ndf=16)
+    cfg = TrainConfig(model=model, steps=150, batch_size=32, ema=0.999, diffaugment="color,translation,cutout",
+                      sample_every=1000, checkpoint_every=1000)
+    train_gan(crops, cfg, tmp_path / "run", device="cpu", progress=False)
+    raw = Generator(model)
+    raw.load_state_dict(torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["generator"])
+    ema = load_generator(tmp_path / "run" / "generator", device="cpu")
+    a, b = raw.generate(256, seed=1), ema.generate(256, seed=1)
+    mean_a, mean_b = a.mean(dim=(0, 2, 3)), b.mean(dim=(0, 2, 3))
+    std_a, std_b = a.std(dim=(0, 2, 3)), b.std(dim=(0, 2, 3))
+    assert (mean_a - mean_b).abs().max() < 0.15, f"per-channel means differ: raw {mean_a} vs EMA {mean_b}"
+    assert ((std_b / std_a) - 1).abs().max() < 0.35, f"per-channel spreads differ: raw {std_a} vs EMA {std_b}"
+    real = crops.images.float() / 127.5 - 1
+    assert (real.mean(dim=(0, 2, 3)) - mean_b).abs().max() < 0.3, "the EMA samples have the data's colours"
+
+
+def test_ema_decay_warms_up_and_batchnorm_statistics_fit_the_ema_weights():
+    from marinegan.models.dcgan import Generator
+    from marinegan.train.ema import ema_decay, recalibrate_batchnorm
+
+    assert ema_decay(0.999, 0) == pytest.approx(0.1) and ema_decay(0.999, 10_000) == 0.999
+    assert ema_decay(0.999, 100) < 0.95
+    g = Generator(TINY)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.mul_(3)
+    recalibrate_batchnorm(g, TINY.nz, batches=8, batch_size=64, seed=0)
+    assert not g.training
+    # eval-mode activations after the first BatchNorm are standardised again, for these weights
+    z = torch.randn(512, TINY.nz, 1, 1, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        h = g.main[1](g.main[0](z))
+    assert h.mean(dim=(0, 2, 3)).abs().max() < 0.2 + g.main[1].bias.abs().max()
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    recalibrate_batchnorm(g, TINY.nz, batches=8, batch_size=64, seed=0)
+    assert all(torch.equal(before[k], v) for k, v in g.state_dict().items()), "deterministic from the seed"

@@ -10,6 +10,7 @@ from marinegan.errors import ConfigError
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 SUPPORTED_CHANNELS = (1, 3, 4)
+UPSAMPLE_MODES = ("transposed", "resize")
 
 
 def check_known_keys(cls: type, data: Any, source: str, hint: str = "") -> None:
@@ -34,6 +35,9 @@ class DCGANConfig:
         ndf: discriminator feature width (channels of its first layer).
         spectral_norm: wrap the discriminator's convolutions in spectral normalisation
             (Miyato et al. 2018); BatchNorm is then dropped from the discriminator.
+        upsample: how the generator doubles resolution: ``"transposed"`` (the DCGAN paper's 4x4
+            stride-2 transposed convolutions) or ``"resize"`` (nearest-neighbour upsampling then a 3x3
+            convolution, which avoids the transposed convolution's checkerboard artefacts; Odena et al. 2016).
     """
 
     image_size: int = 64
@@ -42,6 +46,7 @@ class DCGANConfig:
     ngf: int = 64
     ndf: int = 64
     spectral_norm: bool = False
+    upsample: str = "transposed"
 
     def __post_init__(self) -> None:
         if self.image_size not in SUPPORTED_IMAGE_SIZES:
@@ -52,6 +57,8 @@ class DCGANConfig:
             raise ConfigError(
                 f"channels={self.channels!r} is not supported; use 3 (RGB), 4 (RGBA) or 1 (grey)"
             )
+        if self.upsample not in UPSAMPLE_MODES:
+            raise ConfigError(f"upsample={self.upsample!r} must be one of {UPSAMPLE_MODES}")
         for name in ("nz", "ngf", "ndf"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -35,6 +35,13 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def _upsample_conv(c_in: int, c_out: int, mode: str) -> list[nn.Module]:
+    """Double the resolution: a 4x4 stride-2 transposed conv, or nearest upsampling then a 3x3 conv."""
+    if mode == "transposed":
+        return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+
+
 class _HubModel(nn.Module):
     """Shared Hub behaviour: strict safetensors-only loading and a marinegan model card."""
 
@@ -95,12 +102,12 @@ class Generator(_HubModel, PyTorchModelHubMixin, **_HUB_KWARGS):
         ]
         for _ in range(config.n_blocks):
             layers += [
-                nn.ConvTranspose2d(config.ngf * mult, config.ngf * mult // 2, 4, 2, 1, bias=False),
+                *_upsample_conv(config.ngf * mult, config.ngf * mult // 2, config.upsample),
                 nn.BatchNorm2d(config.ngf * mult // 2),
                 nn.ReLU(True),
             ]
             mult //= 2
-        layers += [nn.ConvTranspose2d(config.ngf, config.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [*_upsample_conv(config.ngf, config.channels, config.upsample), nn.Tanh()]
         self.main = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
         self._hub_mixin_config = config

@@ -24,7 +24,9 @@ class TrainConfig:
         diffaugment: DiffAugment (Zhao et al. 2020) ops applied to real and fake images before D,
             a comma-separated subset of ``color,translation,cutout``; empty for none.
         ema: decay of an exponential moving average of G's weights (0 = off; 0.999 is usual).
-            With EMA on, the EMA generator is used for samples and saved as the generator.
+            With EMA on, the EMA generator is used for samples and saved as the generator; its decay
+            warms up as ``min(ema, (1 + t) / (10 + t))`` and its BatchNorm statistics are re-estimated
+            for its own weights before it samples or is saved (:mod:`marinegan.train.ema`).
         seed: the seed of weights, data order, latents and augmentation.
         sample_every: steps between fixed-noise grids (the frames of ``progress.gif``).
         checkpoint_every: steps between atomic checkpoints.

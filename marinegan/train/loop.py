@@ -37,6 +37,7 @@ from marinegan.train import artefacts
 from marinegan.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from marinegan.train.config import TrainConfig
 from marinegan.train.diffaugment import diff_augment
+from marinegan.train.ema import ema_decay, ema_update, recalibrate_batchnorm
 from marinegan.train.loggers import MetricLogger
 from marinegan.train.losses import d_fake_loss, d_real_loss, g_loss
 from marinegan.train.prepare import prepare_images
@@ -98,16 +99,11 @@ def _check_resume_config(saved: dict, cfg: TrainConfig, path: Path) -> None:
 
 
 @torch.no_grad()
-def _ema_update(ema: Generator, model: Generator, decay: float) -> None:
-    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
-        e.lerp_(p, 1 - decay)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
-
-
-@torch.no_grad()
-def _sample(g: Generator, z: torch.Tensor) -> torch.Tensor:
+def _sample(g: Generator, z: torch.Tensor, *, is_ema: bool = False, seed: int = 0) -> torch.Tensor:
+    """Fixed-noise samples in eval mode; an EMA generator first gets BatchNorm statistics that fit its weights."""
     was = g.training
+    if is_ema:
+        recalibrate_batchnorm(g, g.config.nz, seed=seed)
     g.eval()
     out = g(z).float().cpu()
     g.train(was)
@@ -227,7 +223,7 @@ def train_gan(
         loss_g.backward()
         opt_g.step()
         if ema is not None:
-            _ema_update(ema, g_net, cfg.ema)
+            ema_update(ema, g_net, ema_decay(cfg.ema, step))
 
         done = step + 1
         images_since_log += b * d.world
@@ -243,7 +239,7 @@ def train_gan(
             logger.log(record)
             bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}", refresh=False)
         if d.main and (done % cfg.sample_every == 0 or done == cfg.steps or step == start == 0):
-            frame = artefacts.progress_frame(_sample(sampler, fixed), done)
+            frame = artefacts.progress_frame(_sample(sampler, fixed, is_ema=ema is not None, seed=cfg.seed), done)
             frame.save(frames_dir / f"step_{done:07d}.png")
         if d.main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
             save_checkpoint(run_dir, {
@@ -259,6 +255,8 @@ def train_gan(
     generator_dir = run_dir / "generator"
     if d.main:
         logger.close()
+        if ema is not None:
+            recalibrate_batchnorm(ema, cfg.model.nz, seed=cfg.seed)
         _write_artefacts(run_dir, cfg, sampler, d_net, data, fixed, data_description, generator_dir)
         print(f"trained {cfg.steps} steps ({steps_run} in this session, {seconds:.1f} s, {ips:.1f} images/s); "
               f"losses D {record.get('loss_d', float('nan')):.3f} G {record.get('loss_g', float('nan')):.3f}; "
@@ -276,7 +274,7 @@ def _write_artefacts(run_dir: Path, cfg: TrainConfig, sampler: Generator, d_net:
         artefacts.plot_losses(records, run_dir / "loss.png")
     artefacts.write_gif(run_dir / "progress", run_dir / "progress.gif")
     pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.n_fixed]
-    artefacts.real_vs_fake(data[pick.to(data.device)].cpu(), to_uint8(_sample(sampler, fixed)),
+    artefacts.real_vs_fake(data[pick.to(data.device)].cpu(), to_uint8(_sample(sampler, fixed)),  # BN already fit
                            run_dir / "real_vs_fake.png")
     recipe = (f"marinegan.train_gan, {cfg.steps} steps, batch {cfg.batch_size}, Adam lr {cfg.lr} betas "
               f"({cfg.beta1}, {cfg.beta2}), loss {cfg.loss}, DiffAugment '{cfg.diffaugment or 'off'}', "
