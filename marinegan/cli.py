@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -15,11 +18,36 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help text is plain: "[default: 1000]" must show, not vanish as markup
 )
 
-ModelArg = Annotated[str, typer.Argument(help="'default', a save_pretrained directory, or a Hub repo id org/name")]
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="'default', a save_pretrained directory, or a Hub repo id org/name")]
 RevisionOpt = Annotated[str | None, typer.Option(help="Hub branch, tag or commit to pin")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")]
+DataArg = Annotated[str, typer.Argument(metavar="REAL", help="dataset: Pascal VOC folder, YOLO folder, COCO JSON or image folder")]
+SplitOpt = Annotated[str | None, typer.Option(help="split to read (train, val, ...) [default: train if there is one]")]
+OnErrorOpt = Annotated[str, typer.Option(help="raise or skip broken images and labels")]
+ClassesOpt = Annotated[str | None, typer.Option(
+    help="Pascal VOC: object classes to keep, comma-separated, e.g. plastic,bio,rov [default: every name]")]
+IgnoreOpt = Annotated[str | None, typer.Option(
+    help="Pascal VOC: names whose boxes are dropped, comma-separated, e.g. timestamp")]
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _open(path: str, split: str | None, on_error: str, classes: str | None, ignore: str | None, *,
+          prefer: str = "train"):
+    """Open a dataset for a command (the split default and the VOC class options as in open_dataset)."""
+    from marinegan.data import dataset_splits, open_dataset
+
+    if on_error not in ("raise", "skip"):
+        raise typer.BadParameter(f"--on-error must be raise or skip, not {on_error!r}")
+    if split is None and prefer != "train" and prefer in dataset_splits(path):
+        split = prefer
+        typer.echo(f"{path}: using split '{split}' (choose another with --split)", err=True)
+    return open_dataset(path, split, on_error=on_error, classes=_names(classes), ignore=_names(ignore) or ())
 
 
 @app.command()
@@ -63,17 +91,23 @@ def generate(
 
 @app.command()
 def train(
-    data: Annotated[str | None, typer.Argument(help="YOLO folder, COCO JSON or image folder")] = None,
+    ctx: typer.Context,
+    data: Annotated[str | None, typer.Argument(help="VOC or YOLO folder, COCO JSON or image folder")] = None,
     out: Annotated[Path | None, typer.Option(help="run folder for checkpoints and artefacts")] = None,
     resume: Annotated[Path | None, typer.Option(help="continue the run in this folder (DATA not needed)")] = None,
-    split: Annotated[str | None, typer.Option(help="YOLO split, e.g. train")] = None,
+    split: SplitOpt = None,
+    classes: ClassesOpt = None,
+    ignore: IgnoreOpt = None,
     crops: Annotated[bool, typer.Option(help="train on object crops cut from the boxes, not whole images")] = False,
+    alpha: Annotated[str, typer.Option(help="alpha of RGBA crops: box (feathered) or grabcut")] = "box",
+    label: Annotated[str | None, typer.Option(help="crop only this class (with --crops)")] = None,
     image_size: Annotated[int, typer.Option(help="32, 64 or 128")] = 64,
     channels: Annotated[int, typer.Option(help="3 (RGB) or 4 (RGBA object crops, needs --crops)")] = 3,
     nz: int = 100,
     ngf: int = 64,
     ndf: int = 64,
     spectral_norm: Annotated[bool, typer.Option(help="spectral norm in D")] = False,
+    upsample: Annotated[str, typer.Option(help="transposed (DCGAN) or resize (upsample then conv)")] = "transposed",
     steps: Annotated[int | None, typer.Option(help="optimisation steps [default: 1000]")] = None,
     batch_size: int = 128,
     lr: float = 2e-4,
@@ -86,37 +120,52 @@ def train(
     log_every: int = 1,
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA")] = False,
     log: Annotated[list[str] | None, typer.Option(help="wandb and/or tensorboard (repeatable)")] = None,
-    on_error: Annotated[str, typer.Option(help="raise or skip broken images/labels")] = "raise",
+    on_error: OnErrorOpt = "raise",
     device: DeviceOpt = "auto",
 ) -> None:
-    """Train a DCGAN on a dataset; writes metrics, loss.png, progress.gif, real_vs_fake.png and generator/."""
+    """Train a DCGAN on a dataset; writes metrics, loss.png, progress.gif, real_vs_fake.png and generator/.
+
+    --resume RUN_DIR continues a run with its saved settings; it refuses any other option that differs
+    from them, except --steps (upwards), --sample-every, --checkpoint-every, --log-every, --log and --device.
+    """
     import json
 
+    from marinegan.data import default_split
     from marinegan.models.config import DCGANConfig
     from marinegan.train import TrainConfig, train_gan
 
+    if resume is None and (data is None or out is None):
+        raise typer.BadParameter("give DATA and --out RUN_DIR (or --resume RUN_DIR)")
+    if data is not None and split is None:
+        split = default_split(data)
+    source = {"data": str(Path(data).resolve()) if data else None, "split": split, "crops": crops,
+              "alpha": alpha, "label": label, "classes": classes, "ignore": ignore, "on_error": on_error}
+    cfg = TrainConfig(
+        model=DCGANConfig(image_size=image_size, channels=channels, nz=nz, ngf=ngf, ndf=ndf,
+                          spectral_norm=spectral_norm, upsample=upsample),
+        steps=steps or 1000, batch_size=batch_size, lr=lr, loss=loss, diffaugment=diffaugment, ema=ema,
+        seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every, log_every=log_every, amp=amp,
+    )
     if resume is not None:
         run_dir = resume
         try:
-            source = json.loads((run_dir / "source.json").read_text())
-            cfg = TrainConfig.from_dict(json.loads((run_dir / "train_config.json").read_text()))
+            saved_source = json.loads((run_dir / "source.json").read_text())
+            saved = TrainConfig.from_dict(json.loads((run_dir / "train_config.json").read_text()))
         except FileNotFoundError:
             raise typer.BadParameter(f"{run_dir} holds no marinegan training run to resume") from None
+        given = {name for name in ctx.params  # typer may bring its own click: compare the enum by name
+                 if getattr(ctx.get_parameter_source(name), "name", "") in ("COMMANDLINE", "ENVIRONMENT")}
+        _refuse_changed_options(given, cfg, saved, source, saved_source, run_dir)
+        for name in ("sample_every", "checkpoint_every", "log_every"):
+            if name in given:
+                setattr(saved, name, getattr(cfg, name))
         if steps is not None:
-            cfg.steps = steps
+            saved.steps = steps
+        cfg, source = saved, saved_source
     else:
-        if data is None or out is None:
-            raise typer.BadParameter("give DATA and --out RUN_DIR (or --resume RUN_DIR)")
         run_dir = out
-        source = {"data": str(Path(data).resolve()), "split": split, "crops": crops, "on_error": on_error}
-        cfg = TrainConfig(
-            model=DCGANConfig(image_size=image_size, channels=channels, nz=nz, ngf=ngf, ndf=ndf,
-                              spectral_norm=spectral_norm),
-            steps=steps or 1000, batch_size=batch_size, lr=lr, loss=loss, diffaugment=diffaugment, ema=ema,
-            seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every, log_every=log_every, amp=amp,
-        )
-    if resume is None and (run_dir / "train_config.json").exists():
-        raise typer.BadParameter(f"{run_dir} already holds a run; use --resume {run_dir} or a new --out")
+        if (run_dir / "train_config.json").exists():
+            raise typer.BadParameter(f"{run_dir} already holds a run; use --resume {run_dir} or a new --out")
     dataset, description = _training_data(source, cfg.model.image_size, cfg.model.channels)
     run_dir.mkdir(parents=True, exist_ok=True)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
@@ -125,12 +174,44 @@ def train(
               data_description=description)
 
 
+# train options that a resumed run may change (they decide how long it runs and what it records)
+_RESUMABLE = {"resume", "steps", "sample_every", "checkpoint_every", "log_every", "log", "device"}
+
+
+def _refuse_changed_options(given: set[str], cfg, saved, source: dict, saved_source: dict, run_dir: Path) -> None:
+    now, before = _flat_options(cfg.to_dict()), _flat_options(saved.to_dict())
+    changed = []
+    for name in sorted(given - _RESUMABLE):
+        if name == "data":
+            if source["data"] != saved_source.get("data"):
+                changed.append(f"DATA ({saved_source.get('data')} -> {source['data']})")
+        elif name in source:
+            if source[name] != saved_source.get(name):
+                changed.append(f"--{name.replace('_', '-')} ({saved_source.get(name)} -> {source[name]})")
+        elif name in now and now[name] != before.get(name):
+            changed.append(f"--{name.replace('_', '-')} ({before.get(name)} -> {now[name]})")
+        elif name == "out":
+            changed.append("--out (a resumed run stays in its folder)")
+    if changed:
+        raise typer.BadParameter(
+            f"{run_dir} was trained with other settings: {'; '.join(changed)}. --resume keeps the run's settings; "
+            "only --steps (upwards), --sample-every, --checkpoint-every, --log-every, --log and --device may change. "
+            "Drop those options, or start a new run with --out")
+
+
+def _flat_options(config: dict) -> dict:
+    return {**{k: v for k, v in config.items() if k != "model"}, **config["model"]}
+
+
 def _synthetic_for(real, model: str, length: int, *, label: str | None, seed: int, mode: str | None,
                    device: str, revision: str | None, batch_size: int = 256):
     from marinegan.hub import load_generator
     from marinegan.synth import SyntheticPlasticDataset
 
     g = load_generator(model, device="cpu", revision=revision)
+    if mode is None and real is None and g.config.channels == 4:
+        raise typer.BadParameter(f"{model!r} is an RGBA object generator: its objects are pasted onto backgrounds. "
+                                 "Pass --backgrounds DATASET (real frames), or --mode scene with an RGB generator")
     mode = mode or ("composite" if real is not None and g.config.channels == 4 else "scene")
     kwargs = {"backgrounds": real} if mode == "composite" else {}
     if mode == "scene" and real is not None:
@@ -146,10 +227,14 @@ FormatOpt = Annotated[str, typer.Option(help="yolo, coco or folder")]
 @app.command()
 def export(
     model: ModelArg = "default",
-    n: Annotated[int, typer.Option("--n", "-n", min=1, help="number of synthetic samples")] = 1000,
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="number of synthetic samples")] = 1000,
     format: FormatOpt = "yolo",
     out: Annotated[Path, typer.Option(help="new folder to write")] = Path("synthetic"),
     backgrounds: Annotated[str | None, typer.Option(help="dataset whose images are the backgrounds")] = None,
+    split: SplitOpt = None,
+    classes: ClassesOpt = None,
+    ignore: IgnoreOpt = None,
+    on_error: OnErrorOpt = "raise",
     mode: Annotated[str | None, typer.Option(help="composite or scene [default: composite with backgrounds]")] = None,
     label: LabelOpt = None,
     seed: int = 0,
@@ -158,10 +243,9 @@ def export(
     device: DeviceOpt = "auto",
 ) -> None:
     """Write N synthetic samples as a YOLO, COCO or ImageFolder dataset."""
-    from marinegan.data import open_dataset
     from marinegan.export import attribution_files, export_dataset
 
-    real = open_dataset(backgrounds) if backgrounds else None
+    real = _open(backgrounds, split, on_error, classes, ignore) if backgrounds else None
     synthetic = _synthetic_for(real, model, n, label=label, seed=seed, mode=mode, device=device, revision=revision,
                                batch_size=batch_size)
     description = f"{n} synthetic samples from generator {model!r} (seed {seed}, mode {synthetic.mode})" + (
@@ -172,24 +256,26 @@ def export(
 
 @app.command()
 def mix(
-    real: Annotated[str, typer.Argument(help="real dataset: YOLO folder, COCO JSON or image folder")],
+    real: DataArg,
     model: ModelArg = "default",
     ratio: Annotated[float, typer.Option(help="fraction of synthetic samples, in [0, 1]")] = 0.3,
     out: Annotated[Path, typer.Option(help="new folder to write")] = Path("mixed"),
     format: FormatOpt = "yolo",
     size: Annotated[int | None, typer.Option(help="total size (default: every real sample once)")] = None,
-    split: Annotated[str | None, typer.Option(help="YOLO split of the real set")] = None,
+    split: SplitOpt = None,
+    classes: ClassesOpt = None,
+    ignore: IgnoreOpt = None,
+    on_error: OnErrorOpt = "raise",
     label: LabelOpt = None,
     seed: int = 0,
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Mix a real dataset with synthetic samples at a ratio and write it as YOLO or COCO."""
-    from marinegan.data import open_dataset
     from marinegan.export import attribution_files, export_dataset
     from marinegan.mix import mix_counts, mix_datasets
 
-    real_ds = open_dataset(real, split)
+    real_ds = _open(real, split, on_error, classes, ignore)
     n_syn = mix_counts(len(real_ds), ratio, size)[1]
     synthetic = _synthetic_for(real_ds, model, max(n_syn, 1), label=label, seed=seed, mode=None, device=device,
                                revision=revision)
@@ -203,8 +289,8 @@ def mix(
 
 @app.command()
 def ablate(
-    real_train: Annotated[str, typer.Argument(help="real training set")],
-    real_val: Annotated[str, typer.Argument(help="real validation set (held out)")],
+    real_train: Annotated[str, typer.Argument(metavar="REAL_TRAIN", help="real training set")],
+    real_val: Annotated[str, typer.Argument(metavar="REAL_VAL", help="real validation set (held out) [its val split where it has one]")],
     model: ModelArg = "default",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions")] = "0,0.1,0.25,0.5",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
@@ -214,8 +300,12 @@ def ablate(
     batch_size: int = 4,
     lr: float = 0.01,
     size: Annotated[int | None, typer.Option(help="fixed training-set size per run")] = None,
-    train_split: str | None = None,
-    val_split: str | None = None,
+    train_split: SplitOpt = None,
+    val_split: Annotated[str | None, typer.Option(help="split of the validation set [default: val where there is one]")
+                         ] = None,
+    classes: ClassesOpt = None,
+    ignore: IgnoreOpt = None,
+    on_error: OnErrorOpt = "raise",
     pretrained_backbone: bool = False,
     label: LabelOpt = None,
     out: Annotated[Path, typer.Option(help="ablation folder (re-run to resume)")] = Path("ablation"),
@@ -223,16 +313,20 @@ def ablate(
     device: DeviceOpt = "auto",
 ) -> None:
     """Train a detector per real/synthetic ratio and seed; report mAP on real validation images."""
-    from marinegan.data import open_dataset
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.mix import mix_counts
+    from marinegan.optional import require
 
+    require("torchmetrics", "pycocotools", purpose="mAP (marinegan ablate)")
+    if trainer == "ultralytics":
+        require("ultralytics", purpose="--trainer ultralytics")
     try:
         ratio_list = [float(r) for r in ratios.split(",") if r.strip()]
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise typer.BadParameter("--ratios and --seeds take comma-separated numbers, e.g. 0,0.25,0.5") from None
-    train_ds, val_ds = open_dataset(real_train, train_split), open_dataset(real_val, val_split)
+    train_ds = _open(real_train, train_split, on_error, classes, ignore)
+    val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     needed = max(mix_counts(len(train_ds), r, size)[1] for r in ratio_list) if ratio_list else 0
     synthetic = _synthetic_for(train_ds, model, max(needed, 1), label=label, seed=0, mode=None, device=device,
                                revision=revision)
@@ -245,11 +339,15 @@ def ablate(
 
 @app.command()
 def evaluate(
-    model: ModelArg,
-    real: Annotated[str, typer.Argument(help="real dataset to compare with")],
-    n: Annotated[int, typer.Option(help="generated images (and at most this many real)")] = 1000,
+    real: Annotated[str, typer.Argument(metavar="REAL", help="real dataset to compare with")],
+    model: ModelArg = "default",
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="generated images (and at most this many real)")] = 1000,
     inception_weights: Annotated[Path | None, typer.Option(help="local torch-fidelity Inception weights")] = None,
     out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("metrics.json"),
+    split: SplitOpt = None,
+    classes: ClassesOpt = None,
+    ignore: IgnoreOpt = None,
+    on_error: OnErrorOpt = "raise",
     seed: int = 0,
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
@@ -257,13 +355,14 @@ def evaluate(
     """FID, KID and precision/recall of a generator against a real dataset; prints them and writes JSON."""
     import json
 
-    from marinegan.data import open_dataset
     from marinegan.evaluate import quality_metrics
     from marinegan.hub import load_generator
+    from marinegan.optional import require
 
+    require("torchmetrics", "torch_fidelity", "scipy", purpose="FID/KID (marinegan evaluate)")
+    real_ds = _open(real, split, on_error, classes, ignore)
     g = load_generator(model, device=device, revision=revision)
-    scores = quality_metrics(g, open_dataset(real), n=n, seed=seed, inception_weights=inception_weights,
-                             device=device)
+    scores = quality_metrics(g, real_ds, n=n, seed=seed, inception_weights=inception_weights, device=device)
     out.write_text(json.dumps({"model": model, "real": real, **scores}, indent=2))
     for key, value in scores.items():
         typer.echo(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
@@ -279,17 +378,12 @@ def push(
     message: Annotated[str, typer.Option(help="commit message")] = "Upload marinegan generator",
 ) -> None:
     """Check a saved generator loads, then upload its folder (config, safetensors, model card) to the Hub."""
-    from huggingface_hub import HfApi
-
-    from marinegan.hub import CONFIG_NAME, WEIGHTS_NAME, load_generator
+    from marinegan.hub import CONFIG_NAME, load_generator, push_folder
 
     folder = model_dir / "generator" if (model_dir / "generator" / CONFIG_NAME).is_file() else model_dir
     load_generator(folder, device="cpu")  # refuses broken or mismatched folders before anything is sent
-    api = HfApi()
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, revision=branch, commit_message=message,
-                             allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, "README.md"])
-    typer.echo(f"pushed {folder} to {repo_id}: {info}")
+    url = push_folder(folder, repo_id, branch=branch, private=private, message=message)
+    typer.echo(f"pushed {folder} to {repo_id}: {url}")
 
 
 @app.command()
@@ -297,15 +391,24 @@ def demo(
     out: Annotated[Path, typer.Option(help="folder for the picture and the stand-in real sample")] = Path("demo"),
     model: Annotated[str, typer.Option(help="'default', a save_pretrained directory, or a Hub id")] = "default",
     real: Annotated[str | None, typer.Option(help="a real dataset (default: procedural toy scenes)")] = None,
+    split: SplitOpt = None,
+    classes: ClassesOpt = None,
+    ignore: IgnoreOpt = None,
+    on_error: OnErrorOpt = "raise",
     ratio: Annotated[float, typer.Option(help="fraction of synthetic samples")] = 0.3,
     label: LabelOpt = None,
     seed: int = 0,
     device: DeviceOpt = "auto",
 ) -> None:
-    """The main job offline: load the default generator, make a synthetic set, mix it, draw real and synthetic."""
+    """The main job offline: load the default generator, make a synthetic set, mix it, draw real and synthetic.
+
+    On Trash-ICRA19: marinegan demo --real ../shared/data/trash-icra19 --split val --classes plastic,bio,rov
+    --ignore timestamp,metal,wood,paper,cloth,rubber,fishing,unknown --label plastic
+    """
     from marinegan.demo import run_demo
 
-    result = run_demo(out, model=model, real=real, ratio=ratio, seed=seed, label=label, device=device)
+    real_ds = _open(real, split, on_error, classes, ignore) if real is not None else None
+    result = run_demo(out, model=model, real=real_ds, ratio=ratio, seed=seed, label=label, device=device)
     c = result["counts"]
     typer.echo(f"real sample: {result['real_source']}")
     typer.echo(f"mixed set: {c['total']} samples = {c['real']} real + {c['synthetic']} synthetic "
@@ -316,24 +419,66 @@ def demo(
 
 
 def _training_data(source: dict, image_size: int, channels: int):
-    from marinegan.data import object_crops, open_dataset
+    from marinegan.data import object_crops
     from marinegan.export import attribution_files
 
-    real = open_dataset(source["data"], source.get("split"), on_error=source.get("on_error", "raise"))
-    dataset = object_crops(real, size=image_size, alpha=channels == 4) if source.get("crops") else real
-    what = f"object crops ({len(dataset)}) cut from the boxes of" if source.get("crops") else "whole images of"
+    real = _open(source["data"], source.get("split"), source.get("on_error", "raise"), source.get("classes"),
+                 source.get("ignore"))
+    if source.get("crops"):
+        dataset = object_crops(real, size=image_size, alpha=source.get("alpha", "box") if channels == 4 else False,
+                               label=source.get("label"))
+        what = f"object crops ({len(dataset)}, {dataset.stats}) cut from the boxes of"
+    else:
+        dataset, what = real, "whole images of"
     description = f"{what} {len(real)} images of `{Path(source['data']).name}`."
     for f in attribution_files(source["data"]):
         description += f"\n\nFrom the dataset's {f.name}:\n\n" + f.read_text(encoding="utf-8").strip()
     return dataset, description
 
 
-def main() -> None:
-    """Entry point: run the app and turn marinegan's errors into one line and exit code 2."""
+# Library errors name Python keywords; on the command line the same advice names the flag.
+_FLAG_FOR = {"on_error": "--on-error", "size": "--size", "label": "--label", "split": "--split",
+             "classes": "--classes", "ignore": "--ignore", "mode": "--mode", "backgrounds": "--backgrounds",
+             "ratio": "--ratio", "steps": "--steps", "resume": "--resume", "n": "-n"}
+
+
+def cli_message(text: str) -> str:
+    """Say ``pass on_error='skip'`` as ``pass --on-error skip`` (and the like for every flag that exists)."""
+    def flag(m: re.Match) -> str:
+        return f"{_FLAG_FOR[m.group(1)]} {(m.group(2) or '').strip(chr(39) + chr(34))}".rstrip()
+    pattern = r"\b(" + "|".join(_FLAG_FOR) + r")=('[^']*'|\"[^\"]*\"|\.\.\.|[\w.\[\]]+)?"
+    return re.sub(pattern, flag, text)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
+    print(f"warning: {cli_message(str(message))}", file=file or sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error is one line on stderr and exit code 2 (130 after Ctrl-C)."""
+    warnings.showwarning = _one_line_warning
     try:
-        app()
+        rc = app(args=argv, prog_name="marinegan", standalone_mode=False)
+        if isinstance(rc, int) and rc:  # non-standalone click returns Exit codes (130 after Ctrl-C)
+            raise SystemExit(rc)
     except MarineganError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {cli_message(str(exc))}", err=True)
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(getattr(exc, "exit_code", 0)) from None
+    except Exception as exc:
+        # click's (or typer's own vendored click's) usage errors: duck-typed, as typer may or may not bundle click
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ in ("NoArgsIsHelp", "NoArgsIsHelpError"):
+            typer.echo(exc.format_message())
+            raise SystemExit(0) from None
+        ctx = getattr(exc, "ctx", None)
+        where = f" (marinegan {ctx.info_name})" if ctx is not None and ctx.info_name != "marinegan" else ""
+        typer.echo(f"error{where}: {cli_message(exc.format_message())}", err=True)
         raise SystemExit(2) from None
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
+from torch.utils.data import Subset
 
-from marinegan.data import open_dataset
+from marinegan.data import DetectionDataset, open_dataset
 from marinegan.hub import load_generator
 from marinegan.images import draw_target, grid_image
 from marinegan.mix import mix_counts, mix_datasets
@@ -20,39 +21,45 @@ def run_demo(
     out: str | Path = "demo",
     *,
     model: str = "default",
-    real: str | Path | None = None,
+    real: str | Path | DetectionDataset | None = None,
     ratio: float = 0.3,
     seed: int = 0,
     label: str | None = None,
     device: str = "auto",
+    max_real: int = 60,
 ) -> dict:
     """Generate, mix and draw; returns counts and timings (seconds) and writes ``out/demo_grid.png``.
 
     Without ``real``, a small set of procedural toy scenes (``marinegan.toydata``, not photographs)
-    stands in for the real sample, and the picture says so.
+    stands in for the real sample, and the picture says so. ``real`` may be a path or an opened dataset
+    (up to ``max_real`` of its images are used, evenly spaced). Nothing is written before the real
+    data and the generator have loaded.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    t = time.perf_counter()
+    if isinstance(real, (str, Path)):
+        real = open_dataset(real)
+    if real is not None:
+        source = f"{getattr(real, 'root', 'real dataset')}" + (f" ({real.split})" if getattr(real, "split", None)
+                                                                else "")
+        real_ds = real if len(real) <= max_real else _evenly_spaced(real, max_real)
+    timings["read real sample"] = time.perf_counter() - t
     t = time.perf_counter()
     g = load_generator(model, device=device)
     timings["load generator"] = time.perf_counter() - t
-
-    t = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
     if real is None:
         real_path = out / "real_sample"
         if not (real_path / "data.yaml").is_file():
             make_toy_yolo(real_path, n=40, size=128, seed=seed, single_class="plastic")
         source = "procedural toy scenes (no real photographs given: pass --real PATH)"
-    else:
-        real_path, source = Path(real), str(real)
-    real_ds = open_dataset(real_path)
-    timings["read real sample"] = time.perf_counter() - t
+        real_ds = open_dataset(real_path)
 
     t = time.perf_counter()
     n_syn = max(1, mix_counts(len(real_ds), ratio, None)[1])
     synthetic = SyntheticPlasticDataset(g, n_syn, backgrounds=real_ds, label=label, seed=seed, device=device,
-                                        materialize=True)
+                                        materialize=True, progress=False)
     timings["generate synthetic"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -84,3 +91,11 @@ def run_demo(
     timings["draw grid"] = time.perf_counter() - t
     return {"counts": mixed.counts(), "ratio": mixed.ratio, "timings": timings, "grid": grid_path,
             "device": str(g.device), "real_source": source}
+
+
+def _evenly_spaced(dataset: DetectionDataset, n: int) -> Subset:
+    """``n`` items spread over ``dataset`` (frames of one video sit together), keeping its ``classes``."""
+    step = len(dataset) / n
+    subset = Subset(dataset, [int(i * step) for i in range(n)])
+    subset.classes = dataset.classes
+    return subset

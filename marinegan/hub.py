@@ -1,195 +1,39 @@
-"""Loading models safely from a local directory, the Hugging Face Hub, or its offline cache.
+"""The Hugging Face Hub, for users: load a generator by name, push a saved one.
 
-Only ``config.json`` and ``model.safetensors`` are ever read: nothing is unpickled. Every
-failure becomes one :class:`~marinegan.errors.MarineganError` that names the problem and the fix.
+Loading is strict and safetensors-only (:mod:`marinegan.models.loading` does the work); every
+failure is one :class:`~marinegan.errors.MarineganError` naming the problem and the fix.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 import torch
-from huggingface_hub import hf_hub_download
-from huggingface_hub.errors import (
-    EntryNotFoundError,
-    GatedRepoError,
-    HfHubHTTPError,
-    HFValidationError,
-    LocalEntryNotFoundError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 
 from marinegan.device import resolve_device
-from marinegan.errors import ConfigError, HubError, WeightsError
+from marinegan.errors import HubError
+from marinegan.models.dcgan import Generator
+from marinegan.models.loading import (
+    CONFIG_NAME,
+    DEFAULT_GENERATOR_DIR,
+    PICKLE_NAMES,
+    WEIGHTS_NAME,
+    hub_reachable,
+    load_pretrained,
+    load_state_dict_strict,
+    read_config,
+    resolve_model_files,
+)
 
-if TYPE_CHECKING:
-    from marinegan.models.dcgan import Generator, _HubModel
-
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-PICKLE_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth", "model.ckpt")
-DEFAULT_GENERATOR_DIR = Path(__file__).parent / "pretrained" / "default"
-
-M = TypeVar("M", bound="_HubModel")
-
-
-def _resolve_local(directory: Path, filename: str) -> Path:
-    path = directory / filename
-    if path.is_file():
-        return path
-    if filename == WEIGHTS_NAME:
-        pickles = [n for n in PICKLE_NAMES if (directory / n).is_file()]
-        if pickles:
-            raise WeightsError(
-                f"{directory} holds {pickles[0]} but no {WEIGHTS_NAME}. marinegan loads safetensors only and "
-                "never unpickles weights. If you trust that file, convert it once with: "
-                "safetensors.torch.save_file(torch.load(PATH, weights_only=True), 'model.safetensors')"
-            )
-    raise WeightsError(
-        f"{path} does not exist. A marinegan model directory needs {CONFIG_NAME} and {WEIGHTS_NAME}, "
-        "as written by save_pretrained()."
-    )
-
-
-def _download(repo_id: str, filename: str, **kwargs) -> Path:
-    rev = kwargs.get("revision") or "main"
-    try:
-        return Path(hf_hub_download(repo_id=repo_id, filename=filename, **kwargs))
-    except HFValidationError as exc:
-        raise HubError(
-            f"{repo_id!r} is neither an existing local directory nor a valid Hub repo id "
-            f"('org/name'): {exc}"
-        ) from None
-    # LocalEntryNotFoundError subclasses EntryNotFoundError: it must be caught first.
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled):
-        raise HubError(
-            f"{filename} of {repo_id!r} (revision {rev!r}) is not in the local Hub cache and the Hub cannot be "
-            "reached (offline, or HF_HUB_OFFLINE=1). Download it once while online, or pass a local directory."
-        ) from None
-    except GatedRepoError:
-        raise HubError(
-            f"Hub repo {repo_id!r} is gated: accept its terms on the Hub and log in (`hf auth login`) or pass token=."
-        ) from None
-    except RepositoryNotFoundError:
-        raise HubError(
-            f"Hub repo {repo_id!r} was not found (or is private), and no local directory has that name. Check the "
-            "name, or log in with `hf auth login` / pass token= for a private repo."
-        ) from None
-    except RevisionNotFoundError:
-        raise HubError(
-            f"revision {rev!r} does not exist in Hub repo {repo_id!r}. Pass an existing branch, tag or commit."
-        ) from None
-    except EntryNotFoundError:
-        if filename == WEIGHTS_NAME:
-            raise WeightsError(
-                f"Hub repo {repo_id!r} (revision {rev!r}) has no {WEIGHTS_NAME}. marinegan loads safetensors only "
-                "and never unpickles files from the Hub; ask the owner to upload safetensors weights."
-            ) from None
-        raise HubError(
-            f"Hub repo {repo_id!r} (revision {rev!r}) has no {filename}; it was not saved with marinegan's "
-            "save_pretrained()."
-        ) from None
-    except HfHubHTTPError as exc:
-        raise HubError(f"the Hub answered an error for {repo_id!r}/{filename}: {exc}") from None
-
-
-def resolve_model_files(
-    name_or_path: str | os.PathLike[str],
-    *,
-    revision: str | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    local_files_only: bool = False,
-    token: str | bool | None = None,
-    force_download: bool = False,
-) -> tuple[Path, Path]:
-    """Return local paths of ``(config.json, model.safetensors)`` for a directory or Hub repo id."""
-    name = os.path.expanduser(str(name_or_path))
-    if name == "default":
-        directory: Path | None = DEFAULT_GENERATOR_DIR
-    elif os.path.isdir(name):
-        directory = Path(name)
-    elif os.path.exists(name) or name.startswith((".", "/", "~")) or name.count("/") > 1:
-        raise WeightsError(
-            f"{name!r} is not a directory. Pass the directory written by save_pretrained() or a Hub repo id 'org/name'."
-        )
-    else:
-        directory = None
-    if directory is not None:
-        return _resolve_local(directory, CONFIG_NAME), _resolve_local(directory, WEIGHTS_NAME)
-    kwargs = dict(
-        revision=revision,
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-        token=token,
-        force_download=force_download,
-    )
-    return _download(name, CONFIG_NAME, **kwargs), _download(name, WEIGHTS_NAME, **kwargs)
-
-
-def read_config(path: Path, config_class: type):
-    """Parse and validate a ``config.json``; any problem names the file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable JSON config ({exc})") from None
-    return config_class.from_dict(data, source=str(path))
-
-
-def load_state_dict_strict(model: torch.nn.Module, weights_path: Path, device: torch.device) -> None:
-    """Load safetensors weights into ``model``, checking every key and shape first."""
-    try:
-        state = load_file(str(weights_path), device=str(device))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(
-            f"{weights_path}: not a valid safetensors file ({exc}). Re-save the model with save_pretrained()."
-        ) from None
-    expected = model.state_dict()
-    fix = "config.json and model.safetensors must come from the same save_pretrained() call"
-    missing = [k for k in expected if k not in state]
-    if missing:
-        raise WeightsError(f"{weights_path}: missing key {missing[0]!r} ({len(missing)} missing in all); {fix}.")
-    unexpected = [k for k in state if k not in expected]
-    if unexpected:
-        raise WeightsError(
-            f"{weights_path}: unexpected key {unexpected[0]!r} ({len(unexpected)} unexpected in all); {fix}."
-        )
-    for key, tensor in expected.items():
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise WeightsError(
-                f"{weights_path}: key {key!r} has shape {tuple(state[key].shape)} but the config expects "
-                f"{tuple(tensor.shape)}; {fix}."
-            )
-    model.load_state_dict(state, strict=True)
-
-
-def load_pretrained(
-    cls: type[M],
-    name_or_path: str | os.PathLike[str],
-    *,
-    device: str | torch.device = "cpu",
-    **download_kwargs,
-) -> M:
-    """Build ``cls`` from its ``config.json`` and load ``model.safetensors`` strictly. See ``from_pretrained``."""
-    from marinegan.models.config import DCGANConfig
-
-    config_path, weights_path = resolve_model_files(name_or_path, **download_kwargs)
-    config = read_config(config_path, DCGANConfig)
-    dev = resolve_device(device)
-    model = cls(config)
-    model.to(dev)
-    load_state_dict_strict(model, weights_path, dev)
-    return model.eval()
+__all__ = [
+    "CONFIG_NAME", "DEFAULT_GENERATOR_DIR", "PICKLE_NAMES", "WEIGHTS_NAME", "load_generator", "load_pretrained",
+    "load_state_dict_strict", "push_folder", "read_config", "resolve_model_files",
+]
 
 
 def load_generator(
-    name_or_path: str | os.PathLike[str] = "default",
+    name_or_path: str | os.PathLike[str] | Generator = "default",
     *,
     device: str | torch.device = "auto",
     revision: str | None = None,
@@ -200,16 +44,15 @@ def load_generator(
     """Load a :class:`~marinegan.Generator` ready for sampling (eval mode).
 
     Args:
-        name_or_path: ``"default"`` (the small generator shipped in the package), a local
+        name_or_path: ``"default"`` (the generator shipped in the package), a local
             ``save_pretrained`` directory, a Hub repo id ``"org/name"``, or a ``Generator`` (moved to ``device``).
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` …
         revision: Hub branch, tag or commit to pin.
         cache_dir: Hub cache directory (defaults to ``$HF_HOME/hub``).
-        local_files_only: use the local cache only (also implied by ``HF_HUB_OFFLINE=1``).
+        local_files_only: use the local cache only (also implied by ``HF_HUB_OFFLINE=1``, and used at once
+            when the Hub cannot be reached, instead of retrying).
         token: Hub token for private repos.
     """
-    from marinegan.models.dcgan import Generator
-
     if isinstance(name_or_path, Generator):
         return name_or_path.to(resolve_device(device)).eval()
     return Generator.from_pretrained(
@@ -220,3 +63,30 @@ def load_generator(
         local_files_only=local_files_only,
         token=token,
     )
+
+
+def push_folder(folder: str | os.PathLike[str], repo_id: str, *, branch: str | None = None, private: bool = False,
+                message: str = "Upload marinegan generator") -> str:
+    """Upload a saved generator folder (config, safetensors, model card) to ``repo_id``; returns the commit URL.
+
+    Any failure (no network, no token, refused) is one :class:`HubError` that says the folder is intact.
+    """
+    from huggingface_hub import HfApi
+
+    from marinegan.models.loading import _quiet_hub
+
+    folder = Path(folder)
+    try:
+        with _quiet_hub():
+            if not hub_reachable():
+                raise ConnectionError("the Hub cannot be reached (offline?)")
+            api = HfApi()
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, revision=branch,
+                                     commit_message=message, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, "README.md"])
+    except Exception as exc:  # httpx, requests, Hub HTTP errors: one line, whatever the transport
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HubError(f"pushing {folder} to {repo_id} failed: {reason}. Nothing was changed locally: {folder} is "
+                       "intact; push again when the Hub can be reached (and `hf auth login` or HF_TOKEN is set)."
+                       ) from None
+    return str(getattr(info, "commit_url", info))

@@ -17,7 +17,9 @@ class MixedDataset(Dataset):
     """Real and synthetic samples interleaved in a fixed, seeded order.
 
     ``sources[k] = (is_synthetic, index)`` says where item ``k`` comes from; each item's target
-    carries ``target["synthetic"]``. Within each source, indices increase along the mix, so a
+    carries ``target["synthetic"]``, ``target["image_id"] = k`` (unique within the mix and stable, as
+    COCO-style evaluation needs) and the source's own id as ``target["source_image_id"]``.
+    Within each source, indices increase along the mix, so a
     sequential pass reads a lazy synthetic set block by block.
     """
 
@@ -32,7 +34,8 @@ class MixedDataset(Dataset):
         is_synthetic, j = self.sources[index]
         image, target = (self.synthetic if is_synthetic else self.real)[j]
         if isinstance(target, dict):
-            target = {**target, "synthetic": is_synthetic}
+            target = {**target, "synthetic": is_synthetic, "image_id": index,
+                      "source_image_id": target.get("image_id", j)}
         return image, target
 
     def counts(self) -> dict[str, int]:

@@ -90,7 +90,7 @@ def test_mix_command_with_a_bad_ratio_changes_nothing(rgba_dir, tmp_path):
 
     real = make_toy_yolo(tmp_path / "real", n=4, size=64, single_class="plastic")
     proc = run_cli("mix", str(real), str(rgba_dir), "--ratio", "1.5", "--out", str(tmp_path / "mixed"))
-    assert proc.returncode == 2 and "ratio=1.5 must be a number in [0, 1]" in proc.stderr
+    assert proc.returncode == 2 and "--ratio 1.5 must be a number in [0, 1]" in proc.stderr
     assert not (tmp_path / "mixed").exists()
 
 

@@ -132,8 +132,62 @@ def test_hub_repo_with_only_a_pickle_is_refused_and_nothing_is_unpickled(hub_ser
 def test_local_pickle_is_refused_with_conversion_hint(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(SMALL.to_dict()))
     torch.save(small_generator(0).state_dict(), tmp_path / "pytorch_model.bin")
-    with pytest.raises(WeightsError, match=r"pytorch_model.bin but no model.safetensors.*weights_only=True"):
+    with pytest.raises(WeightsError, match=r"\(pytorch_model.bin\) but no model.safetensors.*weights_only=True"):
         load_generator(tmp_path)
+
+
+def test_pickle_only_folder_names_the_pickle_not_a_missing_config(tmp_path):
+    """A folder with only a pickle used to answer 'config.json does not exist'."""
+    torch.save(small_generator(0).state_dict(), tmp_path / "pytorch_model.bin")
+    with pytest.raises(WeightsError) as err:
+        load_generator(tmp_path)
+    msg = str(err.value)
+    assert "pickled weights (pytorch_model.bin)" in msg and "s.save_file(torch.load(" in msg
+    assert "write its config.json" in msg
+
+
+def test_a_mistyped_local_path_is_not_sent_to_the_hub(hub_server, tmp_path, monkeypatch):
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    before = len(hub_server.hub.requests)
+    with pytest.raises(WeightsError, match=r"no such local folder: runs/generator \(runs/ exists but holds no "):
+        load_generator("runs/generator")
+    assert len(hub_server.hub.requests) == before
+
+
+def test_unreachable_hub_answers_at_once_and_quietly(tmp_path):
+    code = ("import os, time; os.environ['HF_ENDPOINT'] = 'http://127.0.0.1:9'\n"
+            "from marinegan import load_generator\nt = time.time()\n"
+            "try:\n    load_generator('ocean/absent', device='cpu')\nexcept Exception as e:\n"
+            "    print(type(e).__name__, e)\nprint('seconds', time.time() - t)\n")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    seconds = float(proc.stdout.split("seconds")[-1])
+    assert "HubError" in proc.stdout and "cannot be reached" in proc.stdout and "no local folder" in proc.stdout
+    assert seconds < 8 and "Retrying" not in proc.stderr, proc.stderr
+
+
+def test_models_do_not_import_the_hub_module():
+    """hub.py and models/dcgan.py imported each other (load_pretrained <-> Generator): models must stand alone."""
+    import ast
+
+    import marinegan.models
+
+    for path in Path(marinegan.models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            assert not any(n == "marinegan.hub" or n.startswith("marinegan.hub.") for n in names), path.name
+
+
+def test_weights_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        small_generator(0).save_pretrained(tmp_path / "g")
+    finally:
+        os.umask(old)
+    for name in ("model.safetensors", "config.json"):
+        assert (tmp_path / "g" / name).stat().st_mode & 0o777 == 0o644, name
 
 
 def test_weights_that_do_not_match_the_config(saved):
@@ -184,7 +238,7 @@ def test_home_relative_directory(saved, monkeypatch):
 
 
 def test_missing_directory_and_missing_files(tmp_path):
-    with pytest.raises(WeightsError, match="is not a directory"):
+    with pytest.raises(WeightsError, match="no such local folder"):
         load_generator(tmp_path / "absent")
     with pytest.raises(WeightsError, match="config.json does not exist"):
         load_generator(tmp_path)

@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 
 from marinegan.errors import ConfigError
 from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector
+from marinegan.fileio import atomic_write
 from marinegan.mix import mix_datasets
-from marinegan.train.checkpoint import atomic_write
 
 
 @dataclass

@@ -39,7 +39,7 @@ Load it with `marinegan.load_generator("<this repo or directory>")` or
 
 ## Licence
 
-Weights: {license}. {data_license}
+Code that made these weights: {license}. {data_license}
 
 ## Intended use
 
@@ -63,7 +63,16 @@ def render_model_card(
     license: str = "mit",
     data_license: str = "",
 ) -> ModelCard:
-    """Build the card; keyword arguments come from ``save_pretrained(model_card_kwargs=...)``."""
+    """Build the card; keyword arguments come from ``save_pretrained(model_card_kwargs=...)``.
+
+    ``license`` is the licence of the code that made the weights; the weights also carry the terms of
+    their training data (``data_license``). When neither the data licence nor a description of the
+    data is given, the card says the data's terms are unknown rather than implying the weights are MIT.
+    """
+    if not data_license:
+        data_license = ("The training data's licence was not recorded, so the terms under which these weights "
+                        "may be used are unknown: weights carry the terms of the data they were trained on. "
+                        "Check the data's licence before use.")
     config = model.config.to_dict()
     rows = "\n".join(f"| {k} | {v} |" for k, v in config.items())
     data = ModelCardData(

@@ -13,9 +13,10 @@ from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from marinegan.hub import load_pretrained
+from marinegan.fileio import honour_umask
 from marinegan.models.card import render_model_card
 from marinegan.models.config import DCGANConfig
+from marinegan.models.loading import load_pretrained
 
 _HUB_KWARGS = dict(
     library_name="marinegan",
@@ -80,6 +81,12 @@ class _HubModel(nn.Module):
             force_download=force_download,
             device=device,
         )
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        super()._save_pretrained(save_directory)  # type: ignore[misc]
+        for path in Path(save_directory).iterdir():  # safetensors writes 0600: honour the umask instead
+            if path.is_file():
+                honour_umask(path)
 
     def generate_model_card(self, *args, **kwargs) -> ModelCard:  # noqa: ARG002
         return render_model_card(self, **kwargs)

@@ -66,6 +66,7 @@ class SyntheticPlasticDataset(Dataset):
         options: placement (:class:`~marinegan.synth.composite.CompositeOptions`).
         cache_blocks: blocks kept in the LRU cache (lazy mode).
         materialize: generate every block up front (progress bar) and keep them.
+        progress: show the progress bar of ``materialize`` (it is never shown for a single block).
         transforms: called as ``transforms(image, target)``.
         revision: Hub revision when ``generator`` is a repo id.
     """
@@ -90,6 +91,7 @@ class SyntheticPlasticDataset(Dataset):
         materialize: bool = False,
         transforms: Callable | None = None,
         revision: str | None = None,
+        progress: bool = True,
     ) -> None:
         from marinegan.hub import load_generator
 
@@ -134,6 +136,7 @@ class SyntheticPlasticDataset(Dataset):
         self._cache: OrderedDict[int, list[torch.Tensor]] = OrderedDict()
         self._generated_blocks: set[int] = set()
         self._warned_thrash = False
+        self.progress = progress
         self.materialized = False
         if materialize:
             self.materialize()
@@ -221,7 +224,8 @@ class SyntheticPlasticDataset(Dataset):
     def materialize(self) -> SyntheticPlasticDataset:
         """Generate every block now (with a progress bar) and keep them all; returns ``self``."""
         self.materialized = True  # from here on, _sprites keeps every block it generates
-        for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False):
+        for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False,
+                          disable=not getattr(self, "progress", True) or self.num_blocks < 2):
             self._sprites(block * self.batch_size)
         return self
 

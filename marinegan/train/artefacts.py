@@ -17,6 +17,17 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def moving_average(values: list[float], window: int) -> list[float]:
+    """Trailing mean over ``window`` values (shorter at the start), same length as ``values``."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def plot_losses(records: list[dict], path: Path) -> Path:
     """``loss.png``: G and D losses against the step (and D(x), D(G(z)) below)."""
     import matplotlib
@@ -25,14 +36,18 @@ def plot_losses(records: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     steps = [r["step"] for r in records]
+    window = max(1, len(records) // 50)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    ax1.plot(steps, [r["loss_g"] for r in records], label="G loss", lw=1)
-    ax1.plot(steps, [r["loss_d"] for r in records], label="D loss", lw=1)
+    for ax, keys in ((ax1, (("loss_g", "G loss"), ("loss_d", "D loss"))),
+                     (ax2, (("d_real", "D(x)"), ("d_fake", "D(G(z))")))):
+        for (key, name), colour in zip(keys, ("tab:blue", "tab:orange"), strict=True):
+            raw = [r[key] for r in records]
+            ax.plot(steps, raw, color=colour, lw=0.5, alpha=0.25)
+            label = f"{name} (moving average of {window})" if window > 1 else name
+            ax.plot(steps, moving_average(raw, window), color=colour, lw=1.5, label=label)
     ax1.set_ylabel("loss")
-    ax1.set_title("Generator and discriminator loss during training")
+    ax1.set_title("Generator and discriminator loss during training (faint: every logged step)")
     ax1.legend()
-    ax2.plot(steps, [r["d_real"] for r in records], label="D(x)", lw=1)
-    ax2.plot(steps, [r["d_fake"] for r in records], label="D(G(z))", lw=1)
     ax2.set_xlabel("step")
     ax2.set_ylabel("mean D output")
     ax2.legend()

@@ -6,31 +6,15 @@ Checkpoints are read with ``torch.load(weights_only=True)``: only tensors and pl
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from marinegan.errors import WeightsError
+from marinegan.fileio import atomic_write
 
 CHECKPOINT_NAME = "checkpoint.pt"
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then atomically move the result to ``path`` (fsynced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> Path:

@@ -53,6 +53,17 @@ class MetricLogger:
             for k, v in scalars.items():
                 self._tb.add_scalar(k, v, step)
 
+    def log_image(self, name: str, image, step: int) -> None:
+        """Send a picture (a PIL image: the fixed-noise sample grid) to the external backends."""
+        if self._wandb is not None:
+            import wandb
+
+            self._wandb.log({name: wandb.Image(image)}, step=step)
+        if self._tb is not None:
+            import numpy as np
+
+            self._tb.add_image(name, np.asarray(image.convert("RGB")), step, dataformats="HWC")
+
     def close(self) -> None:
         self._file.close()
         if self._wandb is not None:

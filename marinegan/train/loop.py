@@ -90,12 +90,17 @@ def _epoch_batches(n: int, epoch: int, cfg: TrainConfig, d: _Dist) -> list[torch
     return list(torch.split(shard, cfg.batch_size))[: len(shard) // cfg.batch_size]  # drop the ragged last batch
 
 
+# Settings a resumed run may change: they decide how long it runs and what it records, not what it learns.
+RESUMABLE_CHANGES = ("steps", "sample_every", "checkpoint_every", "log_every")
+
+
 def _check_resume_config(saved: dict, cfg: TrainConfig, path: Path) -> None:
     now = cfg.to_dict()
-    diff = [k for k in now if k != "steps" and saved.get(k) != now[k]]
+    diff = [k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k]]
     if diff:
         raise ConfigError(f"{path} was written with other settings for {diff}; resume with the same settings "
-                          "(only 'steps' may grow), or start a new run folder")
+                          f"(only {', '.join(RESUMABLE_CHANGES)} may change, steps only upwards), or start a new "
+                          "run folder")
 
 
 @torch.no_grad()
@@ -119,6 +124,7 @@ def train_gan(
     device: str | torch.device = "auto",
     loggers: list[str] | tuple[str, ...] = (),
     data_description: str = "",
+    data_license: str = "",
     progress: bool = True,
 ) -> TrainResult:
     """Train a DCGAN on ``dataset`` and write the run's artefacts to ``out_dir``.
@@ -133,16 +139,24 @@ def train_gan(
         resume: continue from ``out_dir/checkpoint.pt`` (same settings; ``steps`` may be raised).
         device: ``"auto"`` (CUDA if present), ``"cpu"``, ``"cuda"``; under torchrun each rank uses its GPU.
         loggers: any of ``"wandb"``, ``"tensorboard"`` (installed separately); JSONL is always written.
-        data_description: what the data is, for the model card (source, size, licence).
+        data_description: what the data is, for the model card (source, size, attribution).
+        data_license: the data's terms, which the weights carry (for the model card's licence section).
         progress: show a tqdm bar.
     """
     cfg = config or TrainConfig()
     run_dir = Path(out_dir)
     d, dev = _init_distributed(device)
     config_path = run_dir / "train_config.json"
+    state = None
     if resume:
         if config_path.is_file():
             _check_resume_config(json.loads(config_path.read_text()), cfg, config_path)
+        if (run_dir / CHECKPOINT_NAME).is_file():
+            state = load_checkpoint(run_dir, map_location=dev)
+            if cfg.steps < int(state["step"]):  # refused before anything in the run folder is rewritten
+                raise ConfigError(f"{run_dir} has already trained {int(state['step'])} steps; steps={cfg.steps} "
+                                  f"cannot undo them. Resume with steps >= {int(state['step'])}, or start a new "
+                                  "run folder")
     elif (run_dir / CHECKPOINT_NAME).exists() or config_path.exists():
         raise ConfigError(f"{run_dir} already holds a training run; resume it (resume=True, --resume) "
                           "or choose a new folder")
@@ -158,8 +172,7 @@ def train_gan(
     opt_g = torch.optim.Adam(g_net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(d_net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     start = 0
-    if resume and (run_dir / CHECKPOINT_NAME).is_file():
-        state = load_checkpoint(run_dir, map_location=dev)
+    if state is not None:
         g_net.load_state_dict(state["generator"])
         d_net.load_state_dict(state["discriminator"])
         opt_g.load_state_dict(state["opt_g"])
@@ -192,62 +205,74 @@ def train_gan(
     t_start = t_log = time.perf_counter()
     images_since_log = 0
     record: dict = {}
-    for step in range(start, cfg.steps):
-        epoch, j = divmod(step, steps_per_epoch)
-        if epoch != batches_epoch:
-            batches, batches_epoch = _epoch_batches(len(data), epoch, cfg, d), epoch
-        rng.manual_seed(index_seed(cfg.seed, step, _STEP_STREAM + 16 * (d.rank + 1)))
-        real = data[batches[j].to(dev)].float().div_(127.5).sub_(1)
-        b = real.shape[0]
-        z = torch.randn(b, cfg.model.nz, generator=rng, device=dev)
+    step = last_checkpoint = start
+    try:
+        for step in range(start, cfg.steps):
+            epoch, j = divmod(step, steps_per_epoch)
+            if epoch != batches_epoch:
+                batches, batches_epoch = _epoch_batches(len(data), epoch, cfg, d), epoch
+            rng.manual_seed(index_seed(cfg.seed, step, _STEP_STREAM + 16 * (d.rank + 1)))
+            real = data[batches[j].to(dev)].float().div_(127.5).sub_(1)
+            b = real.shape[0]
+            z = torch.randn(b, cfg.model.nz, generator=rng, device=dev)
 
-        # (1) discriminator: real batch and fake batch, as two backward passes (PyTorch DCGAN example)
-        opt_d.zero_grad(set_to_none=True)
-        with d_train.no_sync() if d.world > 1 else contextlib.nullcontext():
+            # (1) discriminator: real batch and fake batch, as two backward passes (PyTorch DCGAN example)
+            opt_d.zero_grad(set_to_none=True)
+            with d_train.no_sync() if d.world > 1 else contextlib.nullcontext():
+                with autocast:
+                    out_real = d_train(diff_augment(real, ops, rng)).float()
+                loss_real = d_real_loss(cfg.loss, out_real)
+                loss_real.backward()
             with autocast:
-                out_real = d_train(diff_augment(real, ops, rng)).float()
-            loss_real = d_real_loss(cfg.loss, out_real)
-            loss_real.backward()
-        with autocast:
-            fake = g_train(z)
-            out_fake = d_train(diff_augment(fake.detach(), ops, rng)).float()
-        loss_fake = d_fake_loss(cfg.loss, out_fake)
-        loss_fake.backward()
-        opt_d.step()
+                fake = g_train(z)
+                out_fake = d_train(diff_augment(fake.detach(), ops, rng)).float()
+            loss_fake = d_fake_loss(cfg.loss, out_fake)
+            loss_fake.backward()
+            opt_d.step()
 
-        # (2) generator
-        opt_g.zero_grad(set_to_none=True)
-        with autocast:
-            out_g = d_train(diff_augment(fake, ops, rng)).float()
-        loss_g = g_loss(cfg.loss, out_g)
-        loss_g.backward()
-        opt_g.step()
-        if ema is not None:
-            ema_update(ema, g_net, ema_decay(cfg.ema, step))
+            # (2) generator
+            opt_g.zero_grad(set_to_none=True)
+            with autocast:
+                out_g = d_train(diff_augment(fake, ops, rng)).float()
+            loss_g = g_loss(cfg.loss, out_g)
+            loss_g.backward()
+            opt_g.step()
+            if ema is not None:
+                ema_update(ema, g_net, ema_decay(cfg.ema, step))
 
-        done = step + 1
-        images_since_log += b * d.world
-        if d.main and (done % cfg.log_every == 0 or done == cfg.steps):
-            now = time.perf_counter()
-            record = {
-                "step": done, "epoch": epoch,
-                "loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item(),
-                "d_real": torch.sigmoid(out_real).mean().item(), "d_fake": torch.sigmoid(out_fake).mean().item(),
-                "images_per_s": images_since_log / max(now - t_log, 1e-9), "seconds": now - t_start,
-            }
-            t_log, images_since_log = now, 0
-            logger.log(record)
-            bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}", refresh=False)
-        if d.main and (done % cfg.sample_every == 0 or done == cfg.steps or step == start == 0):
-            frame = artefacts.progress_frame(_sample(sampler, fixed, is_ema=ema is not None, seed=cfg.seed), done)
-            frame.save(frames_dir / f"step_{done:07d}.png")
-        if d.main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
-            save_checkpoint(run_dir, {
-                "step": done, "generator": g_net.state_dict(), "discriminator": d_net.state_dict(),
-                "ema": ema.state_dict() if ema is not None else {}, "opt_g": opt_g.state_dict(),
-                "opt_d": opt_d.state_dict(), "config": json.dumps(cfg.to_dict()),
-            })
-        bar.update(1)
+            done = step + 1
+            images_since_log += b * d.world
+            if d.main and (done % cfg.log_every == 0 or done == cfg.steps):
+                now = time.perf_counter()
+                record = {
+                    "step": done, "epoch": epoch,
+                    "loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item(),
+                    "d_real": torch.sigmoid(out_real).mean().item(), "d_fake": torch.sigmoid(out_fake).mean().item(),
+                    "images_per_s": images_since_log / max(now - t_log, 1e-9), "seconds": now - t_start,
+                }
+                t_log, images_since_log = now, 0
+                logger.log(record)
+                bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}", refresh=False)
+            if d.main and (done % cfg.sample_every == 0 or done == cfg.steps or step == start == 0):
+                frame = artefacts.progress_frame(_sample(sampler, fixed, is_ema=ema is not None, seed=cfg.seed), done)
+                frame.save(frames_dir / f"step_{done:07d}.png")
+                logger.log_image("samples", frame, done)
+            if d.main and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
+                save_checkpoint(run_dir, {
+                    "step": done, "generator": g_net.state_dict(), "discriminator": d_net.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else {}, "opt_g": opt_g.state_dict(),
+                    "opt_d": opt_d.state_dict(), "config": json.dumps(cfg.to_dict()),
+                })
+                last_checkpoint = done
+            bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        if d.main:
+            logger.close()
+            print(f"\ninterrupted at step {step}: {run_dir / CHECKPOINT_NAME} keeps step {last_checkpoint} "
+                  f"(checkpoints every {cfg.checkpoint_every} steps). Continue with: marinegan train --resume "
+                  f"{run_dir}", file=sys.stderr)
+        raise
     bar.close()
     seconds = time.perf_counter() - t_start
     steps_run = cfg.steps - start
@@ -257,7 +282,7 @@ def train_gan(
         logger.close()
         if ema is not None:
             recalibrate_batchnorm(ema, cfg.model.nz, seed=cfg.seed)
-        _write_artefacts(run_dir, cfg, sampler, d_net, data, fixed, data_description, generator_dir)
+        _write_artefacts(run_dir, cfg, sampler, d_net, data, fixed, data_description, data_license, generator_dir)
         print(f"trained {cfg.steps} steps ({steps_run} in this session, {seconds:.1f} s, {ips:.1f} images/s); "
               f"losses D {record.get('loss_d', float('nan')):.3f} G {record.get('loss_g', float('nan')):.3f}; "
               f"artefacts in {run_dir}", file=sys.stderr)
@@ -268,7 +293,8 @@ def train_gan(
 
 
 def _write_artefacts(run_dir: Path, cfg: TrainConfig, sampler: Generator, d_net: Discriminator,
-                     data: torch.Tensor, fixed: torch.Tensor, data_description: str, generator_dir: Path) -> None:
+                     data: torch.Tensor, fixed: torch.Tensor, data_description: str, data_license: str,
+                     generator_dir: Path) -> None:
     records = artefacts.read_metrics(run_dir / "metrics.jsonl")
     if records:
         artefacts.plot_losses(records, run_dir / "loss.png")
@@ -279,7 +305,8 @@ def _write_artefacts(run_dir: Path, cfg: TrainConfig, sampler: Generator, d_net:
     recipe = (f"marinegan.train_gan, {cfg.steps} steps, batch {cfg.batch_size}, Adam lr {cfg.lr} betas "
               f"({cfg.beta1}, {cfg.beta2}), loss {cfg.loss}, DiffAugment '{cfg.diffaugment or 'off'}', "
               f"EMA {cfg.ema or 'off'}, spectral norm {'on' if cfg.model.spectral_norm else 'off'}, seed {cfg.seed}.")
-    card = {"training_data": data_description or f"{len(data)} images (source not described).", "recipe": recipe}
+    card = {"training_data": data_description or f"{len(data)} images (source not described).", "recipe": recipe,
+            "data_license": data_license}
     for folder, model in ((generator_dir, sampler), (run_dir / "discriminator", d_net)):
         if (folder / "README.md").exists():
             (folder / "README.md").unlink()  # a resumed run refreshes its card

