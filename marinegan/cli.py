@@ -21,10 +21,12 @@ app = typer.Typer(
     rich_markup_mode=None,  # help text is plain: "[default: 1000]" must show, not vanish as markup
 )
 
-ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="'default', a save_pretrained directory, or a Hub repo id org/name")]
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL",
+                                         help="'default', a save_pretrained directory, or a Hub repo id org/name")]
 RevisionOpt = Annotated[str | None, typer.Option(help="Hub branch, tag or commit to pin")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu, cuda, cuda:N")]
-DataArg = Annotated[str, typer.Argument(metavar="REAL", help="dataset: Pascal VOC folder, YOLO folder, COCO JSON or image folder")]
+DataArg = Annotated[str, typer.Argument(metavar="REAL",
+                                        help="dataset: Pascal VOC folder, YOLO folder, COCO JSON or image folder")]
 SplitOpt = Annotated[str | None, typer.Option(help="split to read (train, val, ...) [default: train if there is one]")]
 OnErrorOpt = Annotated[str, typer.Option(help="raise or skip broken images and labels")]
 ClassesOpt = Annotated[str | None, typer.Option(
@@ -290,7 +292,8 @@ def mix(
 @app.command()
 def ablate(
     real_train: Annotated[str, typer.Argument(metavar="REAL_TRAIN", help="real training set")],
-    real_val: Annotated[str, typer.Argument(metavar="REAL_VAL", help="real validation set (held out) [its val split where it has one]")],
+    real_val: Annotated[str, typer.Argument(metavar="REAL_VAL",
+                                            help="real validation set (held out) [its val split where it has one]")],
     model: ModelArg = "default",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions")] = "0,0.1,0.25,0.5",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
