@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import median_time, parser, table  # noqa: E402
+from _common import median_time, parser, table, write_json  # noqa: E402
 
 from marinegan import DCGANConfig, Generator, SyntheticPlasticDataset, resolve_device  # noqa: E402
 from marinegan.images import to_uint8  # noqa: E402
@@ -44,8 +44,9 @@ def main() -> None:
     t_ds, _ = median_time(dataset, args.repeat, dev)
     rows.append(["raw generator(z) + uint8 (baseline)", batch, f"{n / t_raw:.1f}", 1.0])
     rows.append(["SyntheticPlasticDataset via DataLoader", batch, f"{n / t_ds:.1f}", t_raw / t_ds])
-    print(table(f"Generation on {dev}: images/s (median of {args.repeat})", ["what", "batch", "images/s",
-                                                                               "vs raw"], rows))
+    title = f"Generation on {dev}: images/s (median of {args.repeat})"
+    print(table(title, ["what", "batch", "images/s", "vs raw"], rows))
+    json_rows = [{"what": r[0], "value": float(r[2]), "unit": "images/s", "ratio": r[3]} for r in rows]
 
     mem_rows = []
     for length in ([64, 256] if args.quick else [1024, 4096, 16384]):
@@ -59,6 +60,9 @@ def main() -> None:
     print()
     print(table("Lazy SyntheticPlasticDataset: memory held after a full pass", ["length", "cached MiB (peak)",
                                                                                  "blocks cached"], mem_rows))
+    json_rows += [{"what": f"lazy set of {r[0]}: cached memory (peak)", "value": float(r[1]), "unit": "MiB",
+                   "ratio": float(r[1]) / float(mem_rows[0][1])} for r in mem_rows]
+    write_json(args.json, title, json_rows)
 
 
 if __name__ == "__main__":

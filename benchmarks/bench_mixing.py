@@ -1,5 +1,8 @@
 """Mixing overhead: a DataLoader over mix_datasets(real, synthetic, 0.3) vs one over the real set alone.
 
+Real Trash-ICRA19 frames where ``../shared/data/trash-icra19`` exists (toy scenes otherwise; the title
+says which), synthetic composites from the default generator on the same frames.
+
 The synthetic set is materialised first (the recommended set-up for shuffled training), so no figure
 includes running the generator. A third row reads the very same items through a plain
 ``ConcatDataset``: the gap between it and the mix is mix_datasets' own overhead; the gap between it
@@ -9,57 +12,60 @@ and the real set is the cost of reading composited items (see bench_composite.py
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import median_time, parser, table  # noqa: E402
+from _common import backgrounds, median_time, parser, table, write_json  # noqa: E402
 
 from marinegan import (  # noqa: E402
-    DCGANConfig,
-    Generator,
     SyntheticPlasticDataset,
-    YoloDataset,
     detection_collate,
+    load_generator,
     mix_datasets,
     resolve_device,
 )
-from marinegan.toydata import make_toy_yolo  # noqa: E402
 
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     args = p.parse_args()
     dev = resolve_device(args.device)
     n_real = 32 if args.quick else 400
-    real = YoloDataset(make_toy_yolo(Path(tempfile.mkdtemp()) / "real", n=n_real, size=256, seed=0,
-                                     single_class="plastic"))
-    torch.manual_seed(0)
-    g = Generator(DCGANConfig(channels=4, nz=64, ngf=32, ndf=32))
-    synthetic = SyntheticPlasticDataset(g, n_real, backgrounds=real, device=dev, materialize=True)
+    real, what = backgrounds(n_real, toy=args.toy)
+    g = load_generator("default", device=dev)
+    synthetic = SyntheticPlasticDataset(g, n_real, backgrounds=real, device=dev, label=1, materialize=True,
+                                        progress=False)
     mixed = mix_datasets(real, synthetic, 0.3, seed=0)
+    n_syn = mixed.counts()["synthetic"]
+    same_items = ConcatDataset([real, Subset(synthetic, range(n_syn))])
 
-    def run(ds) -> int:
-        loader = DataLoader(ds, batch_size=8, shuffle=True, collate_fn=detection_collate, num_workers=args.workers,
+    def run(ds, workers: int) -> int:
+        loader = DataLoader(ds, batch_size=8, shuffle=True, collate_fn=detection_collate, num_workers=workers,
                             generator=torch.Generator().manual_seed(0))
         return sum(len(images) for images, _ in loader)
 
-    t_real, n_r = median_time(lambda: run(real), args.repeat, dev)
-    t_mix, n_m = median_time(lambda: run(mixed), args.repeat, dev)
-    n_syn = mixed.counts()["synthetic"]
-    same_items = ConcatDataset([real, Subset(synthetic, range(n_syn))])
-    t_cat, n_c = median_time(lambda: run(same_items), args.repeat, dev)
-    rows = [["real set alone (baseline)", n_r, f"{n_r / t_real:.1f}", 1.0],
-            [f"ConcatDataset(real, first {n_syn} synthetic)", n_c, f"{n_c / t_cat:.1f}",
-             (n_c / t_cat) / (n_r / t_real)],
-            [f"mix_datasets(real, synthetic, 0.3): {n_syn} synthetic", n_m,
-             f"{n_m / t_mix:.1f}", (n_m / t_mix) / (n_r / t_real)]]
-    print(table(f"Mixing: images/s through a shuffled DataLoader ({args.workers} workers, 256 px, "
-                f"median of {args.repeat})", ["what", "images", "images/s", "vs real alone"], rows))
+    rows: list[dict] = []
+    for workers in args.workers:
+        t_real, n_r = median_time(lambda w=workers: run(real, w), args.repeat, dev)
+        t_mix, n_m = median_time(lambda w=workers: run(mixed, w), args.repeat, dev)
+        t_cat, n_c = median_time(lambda w=workers: run(same_items, w), args.repeat, dev)
+        base = n_r / t_real
+        rows += [
+            {"what": "real set alone (baseline)", "workers": workers, "value": base, "unit": "images/s",
+             "ratio": 1.0},
+            {"what": f"ConcatDataset(real, first {n_syn} synthetic)", "workers": workers, "value": n_c / t_cat,
+             "unit": "images/s", "ratio": (n_c / t_cat) / base},
+            {"what": f"mix_datasets(real, synthetic, 0.3): {n_syn} synthetic", "workers": workers,
+             "value": n_m / t_mix, "unit": "images/s", "ratio": (n_m / t_mix) / base},
+        ]
+    title = f"Mixing: images/s through a shuffled DataLoader, {what} (median of {args.repeat})"
+    print(table(title, ["workers", "what", "images/s", "vs real alone"],
+                [[r["workers"], r["what"], f"{r['value']:.1f}", r["ratio"]] for r in rows]))
+    write_json(args.json, title, rows)
 
 
 if __name__ == "__main__":

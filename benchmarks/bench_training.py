@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import parser, table  # noqa: E402
+from _common import parser, table, write_json  # noqa: E402
 
 from marinegan import DCGANConfig, Discriminator, Generator, resolve_device  # noqa: E402
 from marinegan.train import TrainConfig, train_gan  # noqa: E402
@@ -79,8 +79,10 @@ def main() -> None:
     ours = (steps - 1) / (records[-1]["seconds"] - records[0]["seconds"])  # steps 2..N, like the reference
     rows = [["reference loop (PyTorch example)", batch, f"{ref:.3f}", f"{ref * batch:.1f}", 1.0],
             ["marinegan.train_gan", batch, f"{ours:.3f}", f"{ours * batch:.1f}", ours / ref]]
-    print(table(f"DCGAN 64x64 training on {dev}, {steps} steps", ["loop", "batch", "steps/s", "images/s",
-                                                                  "vs reference"], rows))
+    title = f"DCGAN 64x64 training on {dev}, {steps} steps"
+    print(table(title, ["loop", "batch", "steps/s", "images/s", "vs reference"], rows))
+    write_json(args.json, title, [{"what": r[0], "value": float(r[2]), "unit": "steps/s", "ratio": float(r[4])}
+                                  for r in rows])
     print("\nBoth figures leave out the first (warm-up) step; train_gan's are read from its metrics.jsonl "
           "timestamps, so its final checkpoint and sample grid are not counted.")
 

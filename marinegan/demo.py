@@ -74,9 +74,9 @@ def run_demo(
     for title, chosen in ((f"real: {source}", real_items), (f"synthetic: generator {model!r}, seed {seed}",
                                                               syn_items)):
         tiles = [draw_target(img, tgt, mixed.classes) for img, tgt in chosen]
-        size = max(t.shape[-1] for t in tiles)
-        tiles = [torch.nn.functional.pad(t, (0, size - t.shape[-1], 0, size - t.shape[-2]), value=255) for t in tiles]
-        grid = grid_image(torch.stack(tiles), nrow=8)
+        h, w = max(t.shape[-2] for t in tiles), max(t.shape[-1] for t in tiles)
+        tiles = [torch.nn.functional.pad(t, (0, w - t.shape[-1], 0, h - t.shape[-2]), value=255) for t in tiles]
+        grid = grid_image(torch.stack(tiles), nrow=8 if w <= 256 else 4)
         canvas = Image.new("RGB", (grid.width, grid.height + 20), "white")
         canvas.paste(grid, (0, 20))
         ImageDraw.Draw(canvas).text((4, 4), title, fill="black")

@@ -2,46 +2,50 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from conftest import TRASH_CLASSES, TRASH_IGNORED
-from torchvision.transforms.v2 import functional as F
 
 from marinegan import CompositeOptions, VocDataset, object_crops
-from marinegan.synth.composite import ALPHA_THRESHOLD, color_matched, composite, iou, sprite_alpha
+from marinegan.synth.composite import blend_region, color_matched, composite, iou, resize_sprite, sprite_alpha
 
 
 def reference_composite(background, sprites, rng, options, occupied=None):
-    """The straightforward version: whole image in float, one sprite at a time, same random draws."""
-    out = background.float().clone()
-    _, h, w = out.shape
-    boxes, taken = [], list(occupied.float()) if occupied is not None else []
+    """The straightforward version: a fresh full-size float canvas per object, one sprite at a time, same draws."""
+    canvas = background.permute(1, 2, 0).numpy().astype(np.float64)
+    h, w = canvas.shape[:2]
+    boxes, taken = [], [b for b in occupied.numpy()] if occupied is not None else []
     lo, hi = options.scale
     for sprite in sprites:
         u = torch.rand(2, generator=rng)
         side = max(4, int(round((lo + (hi - lo) * u[0].item()) * min(h, w))))
-        if options.flip and u[1] < 0.5:
-            sprite = sprite.flip(-1)
-        s = F.resize(sprite, [side, side], antialias=True)
+        s = resize_sprite(np.ascontiguousarray(sprite.permute(1, 2, 0).numpy()), side,
+                          options.flip and bool(u[1] < 0.5))
         alpha = sprite_alpha(s, options.blend)
-        ys, xs = torch.nonzero(alpha >= ALPHA_THRESHOLD, as_tuple=True)
+        ys, xs = np.nonzero(alpha >= 128)
         if len(xs) == 0:
             continue
-        local = torch.tensor([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=torch.float32)
+        local = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
         for _ in range(10):
             xy = torch.rand(2, generator=rng)
             x0, y0 = int(xy[0] * (w - side + 1)), int(xy[1] * (h - side + 1))
-            box = local + torch.tensor([x0, y0, x0, y0])
-            if not taken or iou(box, torch.stack(taken)).max() <= options.max_overlap:
+            box = local + np.array([x0, y0, x0, y0], np.float32)
+            if not taken or iou(box, np.stack(taken)).max() <= options.max_overlap:
                 break
         else:
             continue
-        region = out[:, y0 : y0 + side, x0 : x0 + side]
-        rgb = color_matched(s[:3].float(), region, alpha, options.color_match)
-        out[:, y0 : y0 + side, x0 : x0 + side] = (alpha * rgb + (1 - alpha) * region).round().clamp(0, 255)
+        full_rgb = np.zeros((h, w, 3), np.uint8)
+        full_alpha = np.zeros((h, w), np.uint8)
+        current = canvas.astype(np.uint8)
+        rgb = color_matched(s[:, :, :3], current[y0 : y0 + side, x0 : x0 + side], alpha >= 128, options.color_match)
+        full_rgb[y0 : y0 + side, x0 : x0 + side] = rgb
+        full_alpha[y0 : y0 + side, x0 : x0 + side] = alpha
+        canvas = blend_region(full_rgb, current, full_alpha).astype(np.float64)
         boxes.append(box)
         taken.append(box)
-    return out.to(torch.uint8), torch.stack(boxes) if boxes else torch.zeros(0, 4)
+    return torch.from_numpy(canvas.astype(np.uint8)).permute(2, 0, 1), \
+        torch.from_numpy(np.stack(boxes)) if boxes else torch.zeros(0, 4)
 
 
 def random_sprites(g: torch.Generator, k: int, size: int = 32) -> torch.Tensor:
@@ -65,12 +69,14 @@ def test_fast_path_equals_the_reference_on_random_inputs(trial):
     ref = reference_composite(background, sprites, torch.Generator().manual_seed(trial), options, occupied)
     assert torch.equal(fast[1], ref[1])
     assert torch.equal(fast[0], ref[0])
+    assert fast[0].shape == background.shape and fast[0].dtype == torch.uint8
 
 
 @pytest.mark.parametrize("blend", ["alpha", "hard", "gaussian", "poisson"])
 def test_each_blend_keeps_boxes_exact_and_the_rest_of_the_image_untouched(blend):
     g = torch.Generator().manual_seed(1)
-    background = torch.randint(60, 200, (3, 120, 160), generator=g, dtype=torch.uint8)
+    background = torch.randint(60, 200, (120, 160, 3), generator=g, dtype=torch.uint8).permute(2, 0, 1)
+    original = background.clone()  # channels-last memory, as the readers return: must not be written into
     sprites = random_sprites(g, 3)
     options = CompositeOptions(blend=blend, max_overlap=0.0, scale=(0.3, 0.4))
     image, boxes, kept = composite(background, sprites, torch.Generator().manual_seed(2), options)
@@ -83,19 +89,20 @@ def test_each_blend_keeps_boxes_exact_and_the_rest_of_the_image_untouched(blend)
     # soft modes may touch a faint rim (alpha < 0.5) next to the box, never far from it
     far = ~torch.nn.functional.max_pool2d(inside[None, None].float(), 9, 1, 4)[0, 0].bool()
     assert not changed[far].any()
+    assert torch.equal(background, original)
     again = composite(background, sprites, torch.Generator().manual_seed(2), options)
     assert torch.equal(image, again[0]) and torch.equal(boxes, again[1])
 
 
 def test_color_match_moves_the_object_towards_its_surroundings():
-    rgb = torch.full((3, 8, 8), 100.0)
-    region = torch.zeros(3, 8, 8)
-    region[2] = 200  # a blue cast around the object
-    alpha = torch.zeros(8, 8)
-    alpha[2:6, 2:6] = 1
-    out = color_matched(rgb, region, alpha, 1.0)
-    assert out[2].mean() > 100 > out[0].mean()
-    assert torch.equal(color_matched(rgb, region, alpha, 0.0), rgb)
+    rgb = np.full((8, 8, 3), 100, np.uint8)
+    region = np.zeros((8, 8, 3), np.uint8)
+    region[:, :, 2] = 200  # a blue cast around the object
+    visible = np.zeros((8, 8), bool)
+    visible[2:6, 2:6] = True
+    out = color_matched(rgb, region, visible, 1.0)
+    assert out[:, :, 2].mean() > 100 > out[:, :, 0].mean() and out.dtype == np.uint8
+    assert np.array_equal(color_matched(rgb, region, visible, 0.0), rgb)
 
 
 def test_bad_options_are_refused():

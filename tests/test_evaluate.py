@@ -225,3 +225,16 @@ def test_evaluate_cli_writes_json(random_inception_weights, tmp_path):
     scores = json.loads((tmp_path / "m.json").read_text())
     assert {"fid", "kid_mean", "kid_std", "precision", "recall"} <= set(scores) and scores["n_fake"] == 8
     assert f"fid: {scores['fid']:.4f}" in proc.stdout
+
+
+def test_nearest_neighbours_find_a_copied_training_image(tmp_path):
+    from marinegan.evaluate import nearest_neighbour_picture, nearest_neighbours
+
+    g = torch.Generator().manual_seed(0)
+    training = torch.randint(0, 256, (20, 4, 32, 32), generator=g, dtype=torch.uint8)
+    samples = torch.stack([training[7], training[3], torch.randint(0, 256, (4, 32, 32), generator=g,
+                                                                   dtype=torch.uint8)])
+    idx, dist = nearest_neighbours(samples, training)
+    assert idx[:2].tolist() == [7, 3] and dist[:2].tolist() == [0.0, 0.0] and dist[2] > 1
+    path = nearest_neighbour_picture(samples, training, tmp_path / "nn.png", caption="toy")
+    assert Image.open(path).width >= 6 * 32

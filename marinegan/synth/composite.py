@@ -5,20 +5,24 @@ Shapes: background uint8 ``(3, H, W)``; sprites uint8 ``(K, C, S, S)`` with C=4 
 visible part (final alpha >= 0.5, after any blending of the mask), so they are tight and never
 leave the image.
 
-The work is done on the pasted region only: the background stays uint8, each sprite is resized
-once in uint8 (torchvision's antialiased kernel), and only the ``side x side`` region under it is
-blended in float. Output is a pure function of the inputs and ``rng``'s state (bit for bit on one
-device).
+How it stays cheap (a composited sample should cost little more than reading its background):
+the image stays uint8 in the channels-last layout that image decoders produce (marinegan's readers
+return ``(3, H, W)`` views of such memory, so no transpose is needed); each sprite is resized once in
+uint8; only the ``side x side`` region under it is touched; colour matching is a per-channel lookup
+table and alpha blending one OpenCV call (``cv2.blendLinear``). The result is a pure function of the
+inputs and ``rng``'s state, bit for bit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import torch
-from torchvision.transforms.v2 import functional as F
 
 ALPHA_THRESHOLD = 0.5
+_ALPHA_MIN_U8 = 128  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
 
 
@@ -33,7 +37,7 @@ class CompositeOptions:
         blend: ``"alpha"`` (the sprite's soft alpha), ``"hard"`` (alpha thresholded at 0.5),
             ``"gaussian"`` (alpha edges softened by a Gaussian blur, as in Cut, Paste and Learn,
             Dwibedi et al. 2017) or ``"poisson"`` (gradient-domain blending through OpenCV's
-            ``seamlessClone`` over the alpha >= 0.5 mask; the slowest).
+            ``seamlessClone`` over the alpha >= 0.5 mask; the slowest, and low-contrast objects fade).
         color_match: strength in ``[0, 1]`` of a colour match of the sprite to its surroundings: each
             channel is scaled by ``(surround mean / sprite mean) ** color_match`` (deep-sea frames carry
             strong, frame-specific colour casts). 0 turns it off.
@@ -58,75 +62,96 @@ class CompositeOptions:
             raise ValueError(f"color_match={self.color_match} must be in [0, 1] (0 = off)")
 
 
-def ellipse_alpha(size: int) -> torch.Tensor:
-    """A soft elliptical mask ``(size, size)`` in [0, 1] for sprites without an alpha channel."""
-    r = (torch.arange(size) + 0.5) / size * 2 - 1
-    d = torch.sqrt(r[None, :] ** 2 + r[:, None] ** 2)
-    return torch.clamp((1.0 - d) / 0.15, 0, 1)
+def ellipse_alpha(size: int) -> np.ndarray:
+    """A soft elliptical mask, uint8 ``(size, size)``, for sprites without an alpha channel."""
+    r = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
+    d = np.sqrt(r[None, :] ** 2 + r[:, None] ** 2)
+    return np.rint(np.clip((1.0 - d) / 0.15, 0, 1) * 255).astype(np.uint8)
 
 
-def iou(box: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
+def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """IoU of one box ``(4,)`` with each of ``others`` ``(M, 4)``, M >= 1."""
-    lt = torch.maximum(box[:2], others[:, :2])
-    rb = torch.minimum(box[2:], others[:, 2:])
-    inter = (rb - lt).clamp(min=0).prod(dim=1)
+    lt = np.maximum(box[:2], others[:, :2])
+    rb = np.minimum(box[2:], others[:, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(axis=1)
     area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
     return inter / (area(box) + area(others) - inter)
 
 
-def sprite_alpha(sprite: torch.Tensor, blend: str) -> torch.Tensor:
-    """The final alpha ``(S, S)`` in [0, 1] of a resized uint8 sprite ``(C, S, S)`` under ``blend``."""
-    side = sprite.shape[-1]
-    alpha = sprite[3].float() / 255 if sprite.shape[0] == 4 else ellipse_alpha(side)
+def resize_sprite(sprite: np.ndarray, side: int, flip: bool) -> np.ndarray:
+    """A channels-last uint8 sprite ``(S, S, C)`` resized to ``(side, side, C)`` (area when shrinking)."""
+    interp = cv2.INTER_AREA if side < sprite.shape[0] else cv2.INTER_LINEAR
+    out = cv2.resize(sprite, (side, side), interpolation=interp)
+    if out.ndim == 2:
+        out = out[:, :, None]
+    return out[:, ::-1] if flip else out
+
+
+def sprite_alpha(sprite: np.ndarray, blend: str) -> np.ndarray:
+    """The final alpha, uint8 ``(side, side)``, of a resized channels-last sprite under ``blend``."""
+    side = sprite.shape[0]
+    alpha = np.ascontiguousarray(sprite[:, :, 3]) if sprite.shape[2] == 4 else ellipse_alpha(side)
     if blend in ("hard", "poisson"):
-        return (alpha >= ALPHA_THRESHOLD).float()
+        return np.where(alpha >= _ALPHA_MIN_U8, 255, 0).astype(np.uint8)
     if blend == "gaussian":
         k = max(3, (side // 12) | 1)
-        return F.gaussian_blur(alpha[None], [k, k])[0]
+        return cv2.GaussianBlur(alpha, (k, k), 0)
     return alpha
 
 
-def color_matched(rgb: torch.Tensor, region: torch.Tensor, alpha: torch.Tensor, strength: float) -> torch.Tensor:
-    """Scale ``rgb`` float ``(3, S, S)`` per channel towards the colour of ``region`` where ``alpha`` < 0.5."""
+def color_matched(rgb: np.ndarray, region: np.ndarray, visible: np.ndarray, strength: float) -> np.ndarray:
+    """``rgb`` uint8 ``(s, s, 3)`` with each channel scaled towards the colour of ``region`` outside ``visible``.
+
+    The gain per channel is ``((surround + 8) / (own + 8)) ** strength``, clamped to [0.5, 2]; OpenCV
+    applies it with rounding and saturation, so the result stays uint8.
+    """
     if strength == 0:
         return rgb
-    inside = alpha >= ALPHA_THRESHOLD
-    outside = ~inside
-    if not outside.any() or not inside.any():
+    inside = visible.astype(np.uint8)
+    if not inside.any() or inside.all():
         return rgb
-    surround = region[:, outside].mean(dim=1)
-    own = rgb[:, inside].mean(dim=1)
-    gain = ((surround + 8) / (own + 8)).clamp(0.5, 2.0) ** strength
-    return rgb * gain[:, None, None]
+    surround = np.array(cv2.mean(region, mask=1 - inside)[:3])
+    own = np.array(cv2.mean(np.ascontiguousarray(rgb), mask=inside)[:3])
+    gain = np.clip((surround + 8) / (own + 8), 0.5, 2.0) ** strength
+    return cv2.multiply(np.ascontiguousarray(rgb), (*gain.tolist(), 0.0))
 
 
-def _poisson(out: torch.Tensor, rgb: torch.Tensor, mask: torch.Tensor, x0: int, y0: int) -> torch.Tensor | None:
-    """Seamless-clone ``rgb`` (float ``(3, S, S)``) into ``out`` (uint8) at ``(x0, y0)`` over ``mask``.
+def blend_region(rgb: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``alpha * rgb + (1 - alpha) * region``, uint8 ``(s, s, 3)`` (OpenCV rounds to nearest)."""
+    w = alpha.astype(np.float32) * np.float32(1 / 255)
+    return cv2.blendLinear(np.ascontiguousarray(rgb), np.ascontiguousarray(region), w, 1 - w)
 
-    Returns the new region uint8 ``(3, S, S)``, or None when OpenCV cannot clone here (the mask
-    touches the image border); the caller then alpha-blends.
+
+def _poisson(out: np.ndarray, rgb: np.ndarray, visible: np.ndarray, x0: int, y0: int) -> np.ndarray | None:
+    """Seamless-clone ``rgb`` into ``out`` (channels-last uint8) at ``(x0, y0)`` over ``visible``.
+
+    Returns the new region, or None when OpenCV cannot clone there (the mask touches the image
+    border); the caller then alpha-blends.
     """
-    import cv2
-    import numpy as np
-
-    side = rgb.shape[-1]
-    _, h, w = out.shape
-    rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
-    bx0, by0, bx1, by1 = int(cols[0]) + x0, int(rows[0]) + y0, int(cols[-1]) + 1 + x0, int(rows[-1]) + 1 + y0
+    side = rgb.shape[0]
+    h, w = out.shape[:2]
+    rows, cols = np.flatnonzero(visible.any(1)), np.flatnonzero(visible.any(0))
+    bx0, by0, bx1, by1 = cols[0] + x0, rows[0] + y0, cols[-1] + 1 + x0, rows[-1] + 1 + y0
     if bx0 < 1 or by0 < 1 or bx1 > w - 1 or by1 > h - 1:
         return None
-    dst = np.ascontiguousarray(out.permute(1, 2, 0).numpy())
-    src = dst.copy()
-    src[y0 : y0 + side, x0 : x0 + side] = rgb.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    full = np.zeros((h, w), np.uint8)
-    full[y0 : y0 + side, x0 : x0 + side] = mask.numpy().astype(np.uint8) * 255
-    bw, bh = bx1 - bx0, by1 - by0
-    center = (bx0 + bw // 2, by0 + bh // 2)  # OpenCV centres the mask's bounding box here: identity placement
+    src = out.copy()
+    src[y0 : y0 + side, x0 : x0 + side] = rgb
+    mask = np.zeros((h, w), np.uint8)
+    mask[y0 : y0 + side, x0 : x0 + side] = visible.astype(np.uint8) * 255
+    bw, bh = int(bx1 - bx0), int(by1 - by0)
+    center = (int(bx0) + bw // 2, int(by0) + bh // 2)  # OpenCV centres the mask's bounding box here: no shift
     try:
-        cloned = cv2.seamlessClone(src, dst, full, center, cv2.NORMAL_CLONE)
+        cloned = cv2.seamlessClone(src[:, :, ::-1].copy(), out[:, :, ::-1].copy(), mask, center, cv2.NORMAL_CLONE)
     except cv2.error:
         return None
-    return torch.from_numpy(cloned[y0 : y0 + side, x0 : x0 + side]).permute(2, 0, 1).contiguous()
+    return cloned[y0 : y0 + side, x0 : x0 + side, ::-1]
+
+
+def _channels_last(background: torch.Tensor) -> np.ndarray:
+    """A writable channels-last uint8 copy ``(H, W, 3)`` of a ``(3, H, W)`` image tensor."""
+    if background.dtype != torch.uint8:
+        background = background.round().clamp(0, 255).to(torch.uint8)
+    return np.array(background[:3].permute(1, 2, 0).numpy(), order="C", copy=True)  # never write into the input
 
 
 def composite(
@@ -141,43 +166,40 @@ def composite(
     Returns ``(image uint8 (3, H, W), boxes float (K', 4) XYXY, kept long (K',))`` where ``kept``
     indexes the sprites that were placed (an invisible sprite or one without room is left out).
     Random draws per sprite, in order: side and flip (2 uniforms), then up to 10 placements (2 each).
+    The image is a ``(3, H, W)`` view of channels-last memory, as marinegan's readers return.
     """
-    out = background[:3].clone() if background.dtype == torch.uint8 else background[:3].round().clamp(0, 255).to(
-        torch.uint8)
-    _, h, w = out.shape
+    out = _channels_last(background)
+    h, w = out.shape[:2]
     short = min(h, w)
-    boxes: list[torch.Tensor] = []
+    boxes: list[np.ndarray] = []
     kept: list[int] = []
-    taken = occupied.float().reshape(-1, 4) if occupied is not None else torch.zeros(0, 4)
+    taken = occupied.float().reshape(-1, 4).numpy() if occupied is not None else np.zeros((0, 4), np.float32)
     lo, hi = options.scale
-    for k, sprite in enumerate(sprites):
-        u = torch.rand(2, generator=rng)
-        side = max(4, int(round((lo + (hi - lo) * u[0].item()) * short)))
-        if options.flip and u[1] < 0.5:
-            sprite = sprite.flip(-1)
-        s = F.resize(sprite, [side, side], antialias=True)  # uint8 in, uint8 out
+    sprites_hwc = sprites.permute(0, 2, 3, 1).numpy()
+    for k in range(len(sprites_hwc)):
+        u = torch.rand(2, generator=rng).tolist()
+        side = max(4, int(round((lo + (hi - lo) * u[0]) * short)))
+        s = resize_sprite(np.ascontiguousarray(sprites_hwc[k]), side, options.flip and u[1] < 0.5)
         alpha = sprite_alpha(s, options.blend)
-        visible = alpha >= ALPHA_THRESHOLD
-        cols, rows = visible.any(0).nonzero().flatten(), visible.any(1).nonzero().flatten()
+        visible = alpha >= _ALPHA_MIN_U8
+        cols, rows = np.flatnonzero(visible.any(0)), np.flatnonzero(visible.any(1))
         if len(cols) == 0:
             continue
-        local = torch.tensor([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=torch.float32)
+        local = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float32)
         for _ in range(10):
-            xy = torch.rand(2, generator=rng)
+            xy = torch.rand(2, generator=rng).tolist()
             x0, y0 = int(xy[0] * (w - side + 1)), int(xy[1] * (h - side + 1))
-            box = local + torch.tensor([x0, y0, x0, y0], dtype=torch.float32)
+            box = local + np.array([x0, y0, x0, y0], np.float32)
             if len(taken) == 0 or iou(box, taken).max() <= options.max_overlap:
                 break
         else:
             continue
-        region = out[:, y0 : y0 + side, x0 : x0 + side].float()
-        rgb = color_matched(s[:3].float(), region, alpha, options.color_match)
+        region = out[y0 : y0 + side, x0 : x0 + side]
+        rgb = color_matched(s[:, :, :3], region, visible, options.color_match)
         pasted = _poisson(out, rgb, visible, x0, y0) if options.blend == "poisson" else None
-        if pasted is None:
-            pasted = (alpha * rgb + (1 - alpha) * region).round_().clamp_(0, 255).to(torch.uint8)
-        out[:, y0 : y0 + side, x0 : x0 + side] = pasted
+        out[y0 : y0 + side, x0 : x0 + side] = pasted if pasted is not None else blend_region(rgb, region, alpha)
         boxes.append(box)
-        taken = torch.cat([taken, box[None]])
+        taken = np.concatenate([taken, box[None]])
         kept.append(k)
-    box_tensor = torch.stack(boxes) if boxes else torch.zeros(0, 4)
-    return out, box_tensor, torch.tensor(kept, dtype=torch.long)
+    box_tensor = torch.from_numpy(np.stack(boxes)) if boxes else torch.zeros(0, 4)
+    return torch.from_numpy(out).permute(2, 0, 1), box_tensor, torch.tensor(kept, dtype=torch.long)
