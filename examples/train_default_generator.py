@@ -32,6 +32,9 @@ RECIPE = dict(steps=4000, batch_size=64, lr=2e-4, diffaugment="color,translation
 MODEL = DCGANConfig(image_size=64, channels=4, nz=64, ngf=32, ndf=32)
 CLASSES = ["plastic", "bio", "rov"]
 IGNORED = ["timestamp", "metal", "wood", "paper", "cloth", "rubber", "fishing", "unknown"]
+TERMS = ("Trash-ICRA19 terms: free for academic teaching and research use; commercial use needs JAMSTEC's "
+         "permission. These weights were trained on its frames and carry the same terms (cite Fulton et al., ICRA "
+         "2019, and J-EDI/JAMSTEC).")
 TRASH_ICRA19 = (
     "Trash-ICRA19 (M. Fulton, J. Hong, M. J. Islam, J. Sattar, \"Robotic Detection of Marine Litter Using Deep "
     "Visual Detection Models\", ICRA 2019; University of Minnesota DRUM, hdl 11299/214366); frames from the J-EDI "
@@ -59,18 +62,21 @@ def main() -> None:
         crops = object_crops(real, size=model.image_size, alpha="grabcut", label="plastic")
         description = (f"{len(crops)} GrabCut cut-outs of the `plastic` boxes in {len(real)} training frames of "
                        f"{TRASH_ICRA19} Crop statistics: {crops.stats}.")
+        terms = TERMS
         for f in attribution_files(args.data):
             description += f"\n\nFrom the dataset's {f.name}:\n\n{f.read_text(encoding='utf-8').strip()}"
     else:
         toy = make_toy_yolo(Path(tempfile.mkdtemp()) / "toy", n=800, size=128, seed=0)
         real = open_dataset(toy)
         crops = object_crops(real, size=model.image_size, alpha=True)
+        terms = ""
         description = ("object crops from 800 **procedural toy scenes** drawn by `marinegan.toydata.make_toy_yolo("
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient, not photographs.")
     description += (f" Reproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
                     f"--steps {args.steps} --upsample {args.upsample} --install`.")
     cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps})
-    result = train_gan(crops, cfg, args.out, data_description=description, device="auto", resume=args.resume)
+    result = train_gan(crops, cfg, args.out, data_description=description, data_license=terms, device="auto",
+                       resume=args.resume)
     print(f"generator written to {result.generator_dir}")
     if args.install:
         target = Path(__file__).resolve().parents[1] / "marinegan" / "pretrained" / "default"

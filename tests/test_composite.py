@@ -8,7 +8,14 @@ import torch
 from conftest import TRASH_CLASSES, TRASH_IGNORED
 
 from marinegan import CompositeOptions, VocDataset, object_crops
-from marinegan.synth.composite import blend_region, color_matched, composite, iou, resize_sprite, sprite_alpha
+from marinegan.synth.composite import blend_region, color_matched, composite, resize_sprite, sprite_alpha
+
+
+def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    lt, rb = np.maximum(box[:2], others[:, :2]), np.minimum(box[2:], others[:, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(axis=1)
+    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
+    return inter / (area(box) + area(others) - inter)
 
 
 def reference_composite(background, sprites, rng, options, occupied=None):

@@ -39,7 +39,7 @@ Load it with `marinegan.load_generator("<this repo or directory>")` or
 
 ## Licence
 
-Code that made these weights: {license}. {data_license}
+{licence_text}
 
 ## Intended use
 
@@ -65,14 +65,18 @@ def render_model_card(
 ) -> ModelCard:
     """Build the card; keyword arguments come from ``save_pretrained(model_card_kwargs=...)``.
 
-    ``license`` is the licence of the code that made the weights; the weights also carry the terms of
-    their training data (``data_license``). When neither the data licence nor a description of the
-    data is given, the card says the data's terms are unknown rather than implying the weights are MIT.
+    ``license`` is the weights' licence identifier for the Hub metadata (``"other"`` when the data's own
+    terms apply); ``data_license`` states the terms of the training data, which the weights carry. When
+    no data licence is given, the card says the data's terms are unknown rather than implying the
+    weights are MIT.
     """
-    if not data_license:
-        data_license = ("The training data's licence was not recorded, so the terms under which these weights "
-                        "may be used are unknown: weights carry the terms of the data they were trained on. "
-                        "Check the data's licence before use.")
+    if data_license:
+        weights = "" if license == "other" else f"Weights: {license}. "
+        licence_text = f"{weights}{data_license} The code that made them (marinegan) is MIT-licensed."
+    else:
+        licence_text = ("The code that made these weights (marinegan) is MIT-licensed. The training data's licence "
+                        "was not recorded, so the terms under which these weights may be used are unknown: weights "
+                        "carry the terms of the data they were trained on. Check the data's licence before use.")
     config = model.config.to_dict()
     rows = "\n".join(f"| {k} | {v} |" for k, v in config.items())
     data = ModelCardData(
@@ -91,7 +95,6 @@ def render_model_card(
         cls_name=type(model).__name__,
         training_data=training_data,
         recipe=recipe,
-        license=license,
-        data_license=data_license,
+        licence_text=licence_text,
     )
     return ModelCard(text)

@@ -69,28 +69,19 @@ def ellipse_alpha(size: int) -> np.ndarray:
     return np.rint(np.clip((1.0 - d) / 0.15, 0, 1) * 255).astype(np.uint8)
 
 
-def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one box ``(4,)`` with each of ``others`` ``(M, 4)``, M >= 1."""
-    lt = np.maximum(box[:2], others[:, :2])
-    rb = np.minimum(box[2:], others[:, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=1)
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / (area(box) + area(others) - inter)
-
-
 def resize_sprite(sprite: np.ndarray, side: int, flip: bool) -> np.ndarray:
     """A channels-last uint8 sprite ``(S, S, C)`` resized to ``(side, side, C)`` (area when shrinking)."""
     interp = cv2.INTER_AREA if side < sprite.shape[0] else cv2.INTER_LINEAR
     out = cv2.resize(sprite, (side, side), interpolation=interp)
-    if out.ndim == 2:
-        out = out[:, :, None]
-    return out[:, ::-1] if flip else out
+    if flip:
+        out = cv2.flip(out, 1)
+    return out[:, :, None] if out.ndim == 2 else out
 
 
 def sprite_alpha(sprite: np.ndarray, blend: str) -> np.ndarray:
     """The final alpha, uint8 ``(side, side)``, of a resized channels-last sprite under ``blend``."""
     side = sprite.shape[0]
-    alpha = np.ascontiguousarray(sprite[:, :, 3]) if sprite.shape[2] == 4 else ellipse_alpha(side)
+    alpha = cv2.extractChannel(sprite, 3) if sprite.shape[2] == 4 else ellipse_alpha(side)
     if blend in ("hard", "poisson"):
         return np.where(alpha >= _ALPHA_MIN_U8, 255, 0).astype(np.uint8)
     if blend == "gaussian":
@@ -100,26 +91,45 @@ def sprite_alpha(sprite: np.ndarray, blend: str) -> np.ndarray:
 
 
 def color_matched(rgb: np.ndarray, region: np.ndarray, visible: np.ndarray, strength: float) -> np.ndarray:
-    """``rgb`` uint8 ``(s, s, 3)`` with each channel scaled towards the colour of ``region`` outside ``visible``.
+    """``rgb`` uint8 ``(s, s, 3)`` with each channel scaled towards the colour of the background ``region``.
 
-    The gain per channel is ``((surround + 8) / (own + 8)) ** strength``, clamped to [0.5, 2]; OpenCV
-    applies it with rounding and saturation, so the result stays uint8.
+    ``region`` is the background under the sprite's square before pasting, so its plain mean is the
+    local background colour; the sprite's own colour is its mean where ``visible``. The gain per
+    channel is ``((surround + 8) / (own + 8)) ** strength``, clamped to [0.5, 2]; OpenCV applies it
+    with rounding and saturation, so the result stays uint8.
     """
     if strength == 0:
         return rgb
-    inside = visible.astype(np.uint8)
-    if not inside.any() or inside.all():
-        return rgb
-    surround = np.array(cv2.mean(region, mask=1 - inside)[:3])
-    own = np.array(cv2.mean(np.ascontiguousarray(rgb), mask=inside)[:3])
+    rgb = np.ascontiguousarray(rgb)
+    surround = np.array(cv2.mean(region)[:3])
+    own = np.array(cv2.mean(rgb, mask=visible.view(np.uint8))[:3])
     gain = np.clip((surround + 8) / (own + 8), 0.5, 2.0) ** strength
-    return cv2.multiply(np.ascontiguousarray(rgb), (*gain.tolist(), 0.0))
+    return cv2.multiply(rgb, (*gain.tolist(), 0.0))
 
 
 def blend_region(rgb: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``alpha * rgb + (1 - alpha) * region``, uint8 ``(s, s, 3)`` (OpenCV rounds to nearest)."""
-    w = alpha.astype(np.float32) * np.float32(1 / 255)
+    w = alpha.astype(np.float32)
+    w *= np.float32(1 / 255)
     return cv2.blendLinear(np.ascontiguousarray(rgb), np.ascontiguousarray(region), w, 1 - w)
+
+
+def _rgb(sprite: np.ndarray) -> np.ndarray:
+    """The colour channels of a channels-last sprite, contiguous."""
+    return cv2.cvtColor(sprite, cv2.COLOR_BGRA2BGR) if sprite.shape[2] == 4 else np.ascontiguousarray(sprite)
+
+
+def _max_iou(box: tuple[float, float, float, float], others: list[tuple[float, float, float, float]]) -> float:
+    """Largest IoU of ``box`` with any of a few ``others`` (plain floats: cheaper than arrays for a handful)."""
+    x0, y0, x1, y1 = box
+    area = (x1 - x0) * (y1 - y0)
+    best = 0.0
+    for a0, b0, a1, b1 in others:
+        iw, ih = min(x1, a1) - max(x0, a0), min(y1, b1) - max(y0, b0)
+        if iw > 0 and ih > 0:
+            inter = iw * ih
+            best = max(best, inter / (area + (a1 - a0) * (b1 - b0) - inter))
+    return best
 
 
 def _poisson(out: np.ndarray, rgb: np.ndarray, visible: np.ndarray, x0: int, y0: int) -> np.ndarray | None:
@@ -171,35 +181,34 @@ def composite(
     out = _channels_last(background)
     h, w = out.shape[:2]
     short = min(h, w)
-    boxes: list[np.ndarray] = []
+    boxes: list[tuple[float, float, float, float]] = []
     kept: list[int] = []
-    taken = occupied.float().reshape(-1, 4).numpy() if occupied is not None else np.zeros((0, 4), np.float32)
+    taken = [tuple(b) for b in occupied.float().reshape(-1, 4).tolist()] if occupied is not None else []
     lo, hi = options.scale
-    sprites_hwc = sprites.permute(0, 2, 3, 1).numpy()
+    sprites_hwc = np.ascontiguousarray(sprites.permute(0, 2, 3, 1).numpy())
     for k in range(len(sprites_hwc)):
         u = torch.rand(2, generator=rng).tolist()
         side = max(4, int(round((lo + (hi - lo) * u[0]) * short)))
-        s = resize_sprite(np.ascontiguousarray(sprites_hwc[k]), side, options.flip and u[1] < 0.5)
+        s = resize_sprite(sprites_hwc[k], side, options.flip and u[1] < 0.5)
         alpha = sprite_alpha(s, options.blend)
         visible = alpha >= _ALPHA_MIN_U8
-        cols, rows = np.flatnonzero(visible.any(0)), np.flatnonzero(visible.any(1))
-        if len(cols) == 0:
+        bx, by, bw, bh = cv2.boundingRect(visible.view(np.uint8))
+        if bw == 0:
             continue
-        local = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float32)
         for _ in range(10):
             xy = torch.rand(2, generator=rng).tolist()
             x0, y0 = int(xy[0] * (w - side + 1)), int(xy[1] * (h - side + 1))
-            box = local + np.array([x0, y0, x0, y0], np.float32)
-            if len(taken) == 0 or iou(box, taken).max() <= options.max_overlap:
+            box = (float(bx + x0), float(by + y0), float(bx + bw + x0), float(by + bh + y0))
+            if not taken or _max_iou(box, taken) <= options.max_overlap:
                 break
         else:
             continue
         region = out[y0 : y0 + side, x0 : x0 + side]
-        rgb = color_matched(s[:, :, :3], region, visible, options.color_match)
+        rgb = color_matched(_rgb(s), region, visible, options.color_match)
         pasted = _poisson(out, rgb, visible, x0, y0) if options.blend == "poisson" else None
         out[y0 : y0 + side, x0 : x0 + side] = pasted if pasted is not None else blend_region(rgb, region, alpha)
         boxes.append(box)
-        taken = np.concatenate([taken, box[None]])
+        taken.append(box)
         kept.append(k)
-    box_tensor = torch.from_numpy(np.stack(boxes)) if boxes else torch.zeros(0, 4)
+    box_tensor = torch.tensor(boxes, dtype=torch.float32) if boxes else torch.zeros(0, 4)
     return torch.from_numpy(out).permute(2, 0, 1), box_tensor, torch.tensor(kept, dtype=torch.long)

@@ -306,7 +306,7 @@ def _write_artefacts(run_dir: Path, cfg: TrainConfig, sampler: Generator, d_net:
               f"({cfg.beta1}, {cfg.beta2}), loss {cfg.loss}, DiffAugment '{cfg.diffaugment or 'off'}', "
               f"EMA {cfg.ema or 'off'}, spectral norm {'on' if cfg.model.spectral_norm else 'off'}, seed {cfg.seed}.")
     card = {"training_data": data_description or f"{len(data)} images (source not described).", "recipe": recipe,
-            "data_license": data_license}
+            "data_license": data_license, **({"license": "other"} if data_license else {})}
     for folder, model in ((generator_dir, sampler), (run_dir / "discriminator", d_net)):
         if (folder / "README.md").exists():
             (folder / "README.md").unlink()  # a resumed run refreshes its card
