@@ -162,7 +162,7 @@ def test_evaluate_cli_without_inception_weights(tmp_path):
     torch.manual_seed(0)
     Generator(DCGANConfig(image_size=32, ngf=8, nz=16)).save_pretrained(tmp_path / "g")
     data = make_toy_yolo(tmp_path / "d", n=4, size=48)
-    proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "evaluate", str(tmp_path / "g"), str(data),
+    proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "evaluate", str(data), str(tmp_path / "g"),
                            "--inception-weights", str(tmp_path / "none.pth"), "--out", str(tmp_path / "m.json")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Inception weights not found" in proc.stderr
@@ -218,7 +218,7 @@ def test_evaluate_cli_writes_json(random_inception_weights, tmp_path):
     torch.manual_seed(0)
     Generator(DCGANConfig(image_size=32, ngf=8, nz=16)).save_pretrained(tmp_path / "g")
     data = make_toy_yolo(tmp_path / "d", n=8, size=48)
-    proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "evaluate", str(tmp_path / "g"), str(data), "--n",
+    proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "evaluate", str(data), str(tmp_path / "g"), "--n",
                            "8", "--inception-weights", str(random_inception_weights), "--out",
                            str(tmp_path / "m.json"), "--device", "cpu"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
