@@ -13,7 +13,7 @@ from marinegan.export import export_dataset
 from marinegan.hub import load_generator
 from marinegan.mix import MixedDataset, detection_collate, mix_datasets
 from marinegan.models import DCGANConfig, Discriminator, Generator
-from marinegan.synth import CompositeOptions, SyntheticPlasticDataset
+from marinegan.synth import CompositeOptions, CopyPasteDataset, SyntheticPlasticDataset
 
 __version__ = "0.1.0"
 
@@ -21,6 +21,7 @@ __all__ = [
     "CocoDataset",
     "CompositeOptions",
     "ConfigError",
+    "CopyPasteDataset",
     "DCGANConfig",
     "DataError",
     "Discriminator",

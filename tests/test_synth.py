@@ -180,3 +180,42 @@ def test_a_torchvision_detector_trains_on_synthetic_batches(rgba_generator, back
     total = sum(losses.values())
     assert torch.isfinite(total)
     total.backward()
+
+
+def solid_cutouts(colours: list[tuple[int, int, int]], size: int = 24) -> torch.Tensor:
+    """Opaque discs of one colour each: a pasted object's colour says which cut-out it is."""
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    disc = (((yy - size / 2 + 0.5) ** 2 + (xx - size / 2 + 0.5) ** 2) < (size / 2.5) ** 2).to(torch.uint8) * 255
+    return torch.stack([torch.cat([torch.tensor(c, dtype=torch.uint8)[:, None, None].expand(3, size, size),
+                                   disc[None]]) for c in colours])
+
+
+def test_copy_paste_shares_backgrounds_counts_and_seeding_with_the_gan_set(rgba_generator, backgrounds):
+    from marinegan import CopyPasteDataset
+
+    cutouts = solid_cutouts([(255, 0, 0), (0, 255, 0)])
+    options = CompositeOptions(color_match=0.0, max_overlap=1.0, flip=False)
+    cp = CopyPasteDataset(cutouts, 12, backgrounds=backgrounds, label="bag", options=options, seed=4)
+    gan = composite_set(rgba_generator, backgrounds, seed=4, options=options)
+    for i in range(12):
+        image, target = cp[i]
+        assert target["background_index"] == gan[i][1]["background_index"]
+        n_bg = len(backgrounds[target["background_index"]][1]["boxes"])
+        n_objects, _ = cp._objects(i)
+        assert len(target["boxes"]) - n_bg == n_objects == gan._objects(i)[0]
+        for x0, y0, x1, y1 in target["boxes"][n_bg:].long().tolist():  # each pasted object is one of the cut-outs
+            centre = image[:, (y0 + y1) // 2, (x0 + x1) // 2].tolist()
+            assert centre in ([255, 0, 0], [0, 255, 0]), centre
+    loader = DataLoader(cp, batch_size=4, num_workers=2, collate_fn=list)
+    for k, item in enumerate(x for batch in loader for x in batch):
+        assert_same_items(item, cp[k])
+    assert "CopyPasteDataset(length=12" in repr(cp)
+
+
+def test_copy_paste_refuses_what_is_not_cutouts(backgrounds):
+    from marinegan import CopyPasteDataset
+
+    with pytest.raises(ConfigError, match="cutouts must be object_crops"):
+        CopyPasteDataset(torch.zeros(0, 4, 8, 8, dtype=torch.uint8), 4, backgrounds=backgrounds, label="bag")
+    with pytest.raises(ConfigError, match="needs backgrounds="):
+        CopyPasteDataset(solid_cutouts([(1, 2, 3)]), 4, backgrounds=None, label="bag")

@@ -1,6 +1,6 @@
-"""Synthesis: generated samples as a Dataset, and compositing of objects onto backgrounds."""
+"""Synthesis: generated samples as a Dataset, real cut-outs pasted the same way, and the compositor."""
 
 from marinegan.synth.composite import CompositeOptions, composite
-from marinegan.synth.dataset import SyntheticPlasticDataset
+from marinegan.synth.dataset import CopyPasteDataset, SyntheticPlasticDataset
 
-__all__ = ["CompositeOptions", "SyntheticPlasticDataset", "composite"]
+__all__ = ["CompositeOptions", "CopyPasteDataset", "SyntheticPlasticDataset", "composite"]

@@ -95,6 +95,26 @@ class SyntheticPlasticDataset(Dataset):
     ) -> None:
         from marinegan.hub import load_generator
 
+        g = load_generator(generator, device="cpu", revision=revision) if not isinstance(generator, Generator) \
+            else generator
+        self.config = g.config
+        # A CPU copy serves worker processes; the device copy serves the main process.
+        self._cpu_generator = copy.deepcopy(g).cpu().eval()
+        self.device = resolve_device(device)
+        self._device_generator: Generator | None = None
+        if mode == "scene" and g.config.channels != 3:
+            raise ConfigError(f"mode='scene' needs an RGB generator; this one has {g.config.channels} channels "
+                              "(an RGBA object generator belongs in mode='composite')")
+        self._setup(length, mode, seed, batch_size, backgrounds, classes, label, min_objects, max_objects, options,
+                    keep_background_boxes, cache_blocks, transforms, progress)
+        if materialize:
+            self.materialize()
+
+    def _setup(self, length: int, mode: str, seed: int, batch_size: int, backgrounds: Dataset | None,
+               classes: Sequence[str] | None, label: int | str | None, min_objects: int, max_objects: int,
+               options: CompositeOptions | None, keep_background_boxes: bool, cache_blocks: int,
+               transforms: Callable | None, progress: bool) -> None:
+        """Validate and store what every synthetic set shares (GAN sprites or real cut-outs alike)."""
         if not isinstance(length, int) or length < 1:
             raise ConfigError(f"length={length!r} must be a positive integer")
         if batch_size < 1 or cache_blocks < 1:
@@ -103,27 +123,15 @@ class SyntheticPlasticDataset(Dataset):
             raise ConfigError(f"mode={mode!r} must be 'composite' or 'scene'")
         if not 1 <= min_objects <= max_objects:
             raise ConfigError(f"need 1 <= min_objects <= max_objects, got {min_objects} and {max_objects}")
+        if mode == "composite" and (backgrounds is None or len(backgrounds) == 0):
+            raise ConfigError("mode='composite' needs backgrounds= (a non-empty dataset of frames); "
+                              "or use mode='scene' for whole generated images")
         self.length, self.mode, self.seed, self.batch_size = length, mode, seed, batch_size
         self.backgrounds, self.transforms = backgrounds, transforms
         self.min_objects, self.max_objects = min_objects, max_objects
         self.options = options or CompositeOptions()
         self.keep_background_boxes = keep_background_boxes
         self.cache_blocks = cache_blocks
-
-        g = load_generator(generator, device="cpu", revision=revision) if not isinstance(generator, Generator) \
-            else generator
-        self.config = g.config
-        # A CPU copy serves worker processes; the device copy serves the main process.
-        self._cpu_generator = copy.deepcopy(g).cpu().eval()
-        self.device = resolve_device(device)
-        self._device_generator: Generator | None = None
-        if mode == "composite":
-            if backgrounds is None or len(backgrounds) == 0:
-                raise ConfigError("mode='composite' needs backgrounds= (a non-empty dataset of frames); "
-                                  "or use mode='scene' for whole generated images")
-        elif g.config.channels != 3:
-            raise ConfigError(f"mode='scene' needs an RGB generator; this one has {g.config.channels} channels "
-                              "(an RGBA object generator belongs in mode='composite')")
         self.classes = self._resolve_classes(classes)
         self.label = self._resolve_label(label)
         bg_classes = getattr(backgrounds, "classes", None)
@@ -138,8 +146,6 @@ class SyntheticPlasticDataset(Dataset):
         self._warned_thrash = False
         self.progress = progress
         self.materialized = False
-        if materialize:
-            self.materialize()
 
     # ---- classes -----------------------------------------------------------------------------
     def _resolve_classes(self, classes: Sequence[str] | None) -> list[str]:
@@ -174,11 +180,16 @@ class SyntheticPlasticDataset(Dataset):
     def num_blocks(self) -> int:
         return -(-self.length // self.batch_size)
 
-    def latents(self, index: int) -> torch.Tensor:
-        """The latents of item ``index``: ``(n_objects, nz)``; a pure function of ``(seed, index)``."""
+    def _objects(self, index: int) -> tuple[int, torch.Generator]:
+        """How many objects item ``index`` holds, and its object stream (first draw: the count)."""
         g = index_generator(self.seed, index, _LATENT)
         n = int(torch.randint(self.min_objects, self.max_objects + 1, (1,), generator=g)) \
             if self.mode == "composite" else 1
+        return n, g
+
+    def latents(self, index: int) -> torch.Tensor:
+        """The latents of item ``index``: ``(n_objects, nz)``; a pure function of ``(seed, index)``."""
+        n, g = self._objects(index)
         return torch.randn(n, self.config.nz, generator=g)
 
     def _generator_here(self) -> Generator:
@@ -272,3 +283,64 @@ class SyntheticPlasticDataset(Dataset):
     def __repr__(self) -> str:
         return (f"SyntheticPlasticDataset(length={self.length}, mode={self.mode!r}, seed={self.seed}, "
                 f"device={self.device}, image_size={self.config.image_size}, channels={self.config.channels})")
+
+
+class CopyPasteDataset(SyntheticPlasticDataset):
+    """Real object cut-outs pasted onto backgrounds: Simple Copy-Paste (Ghiasi et al. 2021), the GAN's baseline.
+
+    Everything but the sprites is :class:`SyntheticPlasticDataset`'s composite mode: the same seeding
+    per index, object counts, backgrounds, placement, blending and colour match (same ``seed``, same
+    background and object count per item), so the two differ only in where the objects come from.
+    Each object is a cut-out drawn uniformly (seeded per index) from ``cutouts``.
+
+    Args:
+        cutouts: a :class:`~marinegan.data.crops.CropDataset` (``object_crops(train, alpha="grabcut",
+            label="plastic")``) or a uint8 tensor ``(N, 4, S, S)`` of RGBA cut-outs (3 channels get the
+            elliptical mask). Cut them from the *training* images only.
+        length, backgrounds, seed, batch_size, classes, label, min_objects, max_objects, options,
+            keep_background_boxes, cache_blocks, materialize, transforms, progress: as for
+            :class:`SyntheticPlasticDataset` (composite mode).
+    """
+
+    def __init__(
+        self,
+        cutouts: Dataset | torch.Tensor,
+        length: int,
+        *,
+        backgrounds: Dataset,
+        seed: int = 0,
+        batch_size: int = 256,
+        classes: Sequence[str] | None = None,
+        label: int | str | None = None,
+        min_objects: int = 1,
+        max_objects: int = 3,
+        options: CompositeOptions | None = None,
+        keep_background_boxes: bool = True,
+        cache_blocks: int = 4,
+        materialize: bool = False,
+        transforms: Callable | None = None,
+        progress: bool = True,
+    ) -> None:
+        images = getattr(cutouts, "images", cutouts)
+        if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() != 4 \
+                or images.shape[1] not in (3, 4) or len(images) == 0:
+            raise ConfigError("cutouts must be object_crops(...) or a non-empty uint8 tensor (N, 4, S, S) of RGBA "
+                              "cut-outs")
+        self.cutouts = images
+        self.device = torch.device("cpu")
+        self._setup(length, "composite", seed, batch_size, backgrounds, classes, label, min_objects, max_objects,
+                    options, keep_background_boxes, cache_blocks, transforms, progress)
+        if materialize:
+            self.materialize()
+
+    def _generate_block(self, block: int) -> list[torch.Tensor]:
+        start, stop = block * self.batch_size, min((block + 1) * self.batch_size, self.length)
+        out = []
+        for i in range(start, stop):
+            n, g = self._objects(i)
+            out.append(self.cutouts[torch.randint(len(self.cutouts), (n,), generator=g)])
+        return out
+
+    def __repr__(self) -> str:
+        return (f"CopyPasteDataset(length={self.length}, seed={self.seed}, cutouts={len(self.cutouts)} of "
+                f"{tuple(self.cutouts.shape[1:])})")
