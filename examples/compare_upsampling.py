@@ -1,8 +1,8 @@
 """Transposed convolutions against upsample-then-convolve: the same fixed noise at the same step, side by side.
 
     python examples/train_default_generator.py --data ../shared/data/trash-icra19 --out runs/resize \
-        --upsample resize --steps 1500
-    python examples/compare_upsampling.py runs/default runs/resize --step 1500 --out docs/images/upsampling.png
+        --upsample resize --steps 1000
+    python examples/compare_upsampling.py runs/default runs/resize --step 1000 --out docs/images/upsampling.png
 
 Both runs use the default recipe and seed, so their fixed-noise grids (``progress/step_N.png``) show
 the same latents; only the generator's upsampling differs.

@@ -57,3 +57,29 @@ def test_run_ablation(tmp_path):
 def test_benchmark_prints_its_table(script, tmp_path):
     out = run(f"benchmarks/{script}", "--quick", "--repeat", "1", "--device", "cpu", cwd=tmp_path)
     assert "| ---" in out and "1.000" in out  # a table with its baseline row
+
+
+def test_blend_modes_picture(tmp_path):
+    out = run("examples/blend_modes.py", "--out", str(tmp_path / "b.png"), "--frames", "0", "3", cwd=tmp_path)
+    assert "5 blend choices x 2 frames" in out
+    assert Image.open(tmp_path / "b.png").width >= 5 * 128
+
+
+def test_compare_upsampling_picture(tmp_path):
+    from marinegan.train import TrainConfig, train_gan
+
+    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(8)]
+    for upsample in ("transposed", "resize"):
+        cfg = TrainConfig(model=DCGANConfig(image_size=32, nz=8, ngf=8, ndf=8, upsample=upsample), steps=2,
+                          batch_size=4, sample_every=1, n_fixed=64)
+        train_gan(images, cfg, tmp_path / upsample, device="cpu", progress=False)
+    run("examples/compare_upsampling.py", str(tmp_path / "transposed"), str(tmp_path / "resize"), "--step", "2",
+        "--out", str(tmp_path / "u.png"), cwd=tmp_path)
+    assert Image.open(tmp_path / "u.png").width > 2 * 4 * 32
+
+
+@pytest.mark.real_data
+def test_default_generator_figures(real_data, tmp_path):
+    out = run("examples/default_generator_figures.py", "--data", str(real_data), "--out", str(tmp_path / "f"),
+              cwd=tmp_path)
+    assert "nearest_neighbours.png" in out and Image.open(tmp_path / "f" / "nearest_neighbours.png").width > 400
