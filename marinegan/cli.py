@@ -408,10 +408,16 @@ def demo(
     On Trash-ICRA19: marinegan demo --real ../shared/data/trash-icra19 --split val --classes plastic,bio,rov
     --ignore timestamp,metal,wood,paper,cloth,rubber,fishing,unknown --label plastic
     """
+    import time
+
     from marinegan.demo import run_demo
 
+    t = time.perf_counter()
     real_ds = _open(real, split, on_error, classes, ignore) if real is not None else None
+    opened = time.perf_counter() - t
     result = run_demo(out, model=model, real=real_ds, ratio=ratio, seed=seed, label=label, device=device)
+    if real_ds is not None:
+        result["timings"] = {"read real sample": opened, **result["timings"]}
     c = result["counts"]
     typer.echo(f"real sample: {result['real_source']}")
     typer.echo(f"mixed set: {c['total']} samples = {c['real']} real + {c['synthetic']} synthetic "

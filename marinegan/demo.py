@@ -37,24 +37,26 @@ def run_demo(
     """
     out = Path(out)
     timings: dict[str, float] = {}
-    t = time.perf_counter()
     if isinstance(real, (str, Path)):
+        t = time.perf_counter()
         real = open_dataset(real)
+        timings["read real sample"] = time.perf_counter() - t
     if real is not None:
         source = f"{getattr(real, 'root', 'real dataset')}" + (f" ({real.split})" if getattr(real, "split", None)
                                                                 else "")
         real_ds = real if len(real) <= max_real else _evenly_spaced(real, max_real)
-    timings["read real sample"] = time.perf_counter() - t
     t = time.perf_counter()
     g = load_generator(model, device=device)
     timings["load generator"] = time.perf_counter() - t
     out.mkdir(parents=True, exist_ok=True)
     if real is None:
+        t = time.perf_counter()
         real_path = out / "real_sample"
         if not (real_path / "data.yaml").is_file():
             make_toy_yolo(real_path, n=40, size=128, seed=seed, single_class="plastic")
         source = "procedural toy scenes (no real photographs given: pass --real PATH)"
         real_ds = open_dataset(real_path)
+        timings["make toy sample"] = time.perf_counter() - t
 
     t = time.perf_counter()
     n_syn = max(1, mix_counts(len(real_ds), ratio, None)[1])
