@@ -42,13 +42,12 @@ def _names(text: str | None) -> list[str] | None:
 def _open(path: str, split: str | None, on_error: str, classes: str | None, ignore: str | None, *,
           prefer: str = "train"):
     """Open a dataset for a command (the split default and the VOC class options as in open_dataset)."""
-    from marinegan.data import dataset_splits, open_dataset
+    from marinegan.data import default_split, open_dataset
 
     if on_error not in ("raise", "skip"):
         raise typer.BadParameter(f"--on-error must be raise or skip, not {on_error!r}")
-    if split is None and prefer != "train" and prefer in dataset_splits(path):
-        split = prefer
-        typer.echo(f"{path}: using split '{split}' (choose another with --split)", err=True)
+    if split is None:
+        split = default_split(path, prefer)
     return open_dataset(path, split, on_error=on_error, classes=_names(classes), ignore=_names(ignore) or ())
 
 

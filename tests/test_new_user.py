@@ -76,6 +76,7 @@ def test_resume_refuses_changed_options_and_steps_below_those_done(tmp_path, spl
     run = tmp_path / "run"
     proc = cli("train", str(split_set), "--out", str(run), "--steps", "5", *TRAIN_ARGS)
     assert proc.returncode == 0, proc.stderr
+    assert "using split 'train'" in proc.stderr  # train says which split it defaulted to, as every command does
     proc = cli("train", "--resume", str(run), "--batch-size", "8", "--lr", "0.001", "--steps", "8")
     assert proc.returncode == 2
     assert "--batch-size (4 -> 8)" in proc.stderr and "--lr (0.0002 -> 0.001)" in proc.stderr

@@ -16,19 +16,22 @@ from marinegan.data.yolo import YoloDataset, read_yolo_classes
 from marinegan.errors import DataError
 
 
-def default_split(path: str | Path) -> str | None:
-    """The split a command uses when none is given: ``"train"`` where the dataset has one, else None.
+def default_split(path: str | Path, prefer: str = "train") -> str | None:
+    """The split a command uses when none is given, announced with a :class:`DataWarning`; None without splits.
 
     A dataset with splits must never be read whole by accident (validation images would leak into
-    training), so a folder with a ``train`` split defaults to it, and one with other splits only
-    must be given ``split``.
+    training): ``prefer`` (``"train"``; ``"val"`` for a validation set) is used where the dataset has
+    it, else ``"train"``; a dataset with other splits only must be given ``split``.
     """
     p = Path(path)
     splits = dataset_splits(p)
     if not splits:
         return None
-    if "train" in splits:
-        return "train"
+    for split in dict.fromkeys((prefer, "train")):
+        if split in splits:
+            warnings.warn(f"{p} has the splits {splits}: using split '{split}' "
+                          "(choose another with split=..., --split on the command line)", DataWarning, stacklevel=3)
+            return split
     raise DataError(f"{p} holds the splits {splits}; choose one (split=..., --split on the command line)")
 
 
@@ -79,9 +82,6 @@ def open_dataset(
         raise DataError(f"dataset {p} does not exist")
     if split is None:
         split = default_split(p)
-        if split is not None:
-            warnings.warn(f"{p} has the splits {dataset_splits(p)}: using split '{split}' "
-                          "(choose another with split=..., --split on the command line)", DataWarning, stacklevel=2)
     if is_voc(p):
         return VocDataset(p, split, classes=classes, class_map=class_map, ignore=ignore, on_error=on_error)
     if any((p / n).is_file() for n in ("data.yaml", "dataset.yaml", "classes.txt")):
