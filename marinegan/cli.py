@@ -176,13 +176,16 @@ def train(
 
 
 # train options that a resumed run may change (they decide how long it runs and what it records)
-_RESUMABLE = {"resume", "steps", "sample_every", "checkpoint_every", "log_every", "log", "device"}
+def _resumable() -> set[str]:
+    from marinegan.train.loop import RESUMABLE_CHANGES
+
+    return {*RESUMABLE_CHANGES, "resume", "log", "device"}
 
 
 def _refuse_changed_options(given: set[str], cfg, saved, source: dict, saved_source: dict, run_dir: Path) -> None:
     now, before = _flat_options(cfg.to_dict()), _flat_options(saved.to_dict())
     changed = []
-    for name in sorted(given - _RESUMABLE):
+    for name in sorted(given - _resumable()):
         if name == "data":
             if source["data"] != saved_source.get("data"):
                 changed.append(f"DATA ({saved_source.get('data')} -> {source['data']})")

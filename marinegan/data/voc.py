@@ -66,16 +66,8 @@ def parse_voc_xml(path: Path, image_dir: Path) -> VocRecord | str:
     filename = (root.findtext("filename") or "").strip()
     image = image_dir / filename if filename else None
     if image is None or not image.is_file():  # files are often renamed after labelling: try the XML's stem
-        for ext in IMAGE_EXTENSIONS:
-            for cand in (image_dir / (path.stem + ext), image_dir / (path.stem + ext.upper())):
-                if cand.is_file():
-                    image = cand
-                    break
-            else:
-                continue
-            break
-    if image is None:
-        image = image_dir / (path.stem + ".jpg")
+        candidates = (image_dir / (path.stem + e) for ext in IMAGE_EXTENSIONS for e in (ext, ext.upper()))
+        image = next((c for c in candidates if c.is_file()), image or image_dir / (path.stem + ".jpg"))
     objects = []
     for n, obj in enumerate(root.iter("object"), 1):
         name = (obj.findtext("name") or "").strip()
@@ -203,8 +195,9 @@ class VocDataset(DetectionDataset):
             raise DataError(f"{folder} does not exist; splits here: {find_splits(self.root) or 'none'}")
         files = sorted(folder.glob("*.xml"))
         if not files:
-            raise DataError(f"{folder} holds no Pascal VOC .xml files" + (
-                f"; it has splits {find_splits(folder)}: pass one" if find_splits(folder) else ""))
+            inner = find_splits(folder)
+            raise DataError(f"{folder} holds no Pascal VOC .xml files" + (f"; it has splits {inner}: pass one"
+                                                                          if inner else ""))
         return files, folder
 
     def _sample(self, rec: VocRecord, label_of: dict[str, int], verify: bool) -> Sample | None:

@@ -15,6 +15,7 @@ inputs and ``rng``'s state, bit for bit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 ALPHA_THRESHOLD = 0.5
-_ALPHA_MIN_U8 = 128  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
+_ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
 
 

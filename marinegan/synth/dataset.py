@@ -236,7 +236,7 @@ class SyntheticPlasticDataset(Dataset):
         """Generate every block now (with a progress bar) and keep them all; returns ``self``."""
         self.materialized = True  # from here on, _sprites keeps every block it generates
         for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False,
-                          disable=not getattr(self, "progress", True) or self.num_blocks < 2):
+                          disable=not self.progress or self.num_blocks < 2):
             self._sprites(block * self.batch_size)
         return self
 

@@ -280,7 +280,7 @@ def train_gan(
     generator_dir = run_dir / "generator"
     if d.main:
         logger.close()
-        if ema is not None:
+        if ema is not None and steps_run == 0:  # otherwise the last step's frame has just fitted them
             recalibrate_batchnorm(ema, cfg.model.nz, seed=cfg.seed)
         _write_artefacts(run_dir, cfg, sampler, d_net, data, fixed, data_description, data_license, generator_dir)
         print(f"trained {cfg.steps} steps ({steps_run} in this session, {seconds:.1f} s, {ips:.1f} images/s); "
