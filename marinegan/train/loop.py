@@ -62,6 +62,7 @@ class _Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # train_gan created the process group, so it tears it down
 
     @property
     def main(self) -> bool:
@@ -77,9 +78,10 @@ def _init_distributed(device: str | torch.device) -> tuple[_Dist, torch.device]:
     if dev.type == "cuda":
         dev = torch.device("cuda", local_rank)
         torch.cuda.set_device(dev)
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), local_rank), dev
+    return _Dist(dist.get_rank(), dist.get_world_size(), local_rank, owns), dev
 
 
 def _epoch_batches(n: int, epoch: int, cfg: TrainConfig, d: _Dist) -> list[torch.Tensor]:
@@ -289,6 +291,8 @@ def train_gan(
     if d.world > 1:
         print(f"[rank {d.rank}/{d.world}] finished {steps_run} steps", file=sys.stderr, flush=True)
         dist.barrier()
+        if d.owns_group:  # an orderly teardown: left to interpreter exit, gloo can abort a rank
+            dist.destroy_process_group()
     return TrainResult(run_dir, generator_dir, cfg.steps, seconds, ips, record)
 
 
