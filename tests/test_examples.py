@@ -48,9 +48,10 @@ def test_mix_into_torchvision(tmp_path):
 
 
 def test_run_ablation(tmp_path):
-    out = run("examples/run_ablation.py", "--out", str(tmp_path / "abl"), "--ratios", "0.5", "--seeds", "0",
-              "--epochs", "1", cwd=tmp_path)
-    assert "0 (baseline)" in out and (tmp_path / "abl" / "ablation.png").is_file()
+    out = run("examples/run_ablation.py", "--out", str(tmp_path / "abl"), "--ratios", "0.5", "--steps", "2",
+              "--image-size", "64", cwd=tmp_path)
+    assert "| real | 8 | 0 | 0 | 1 | " in out and "| copy-paste | 8 | 0.5 | 8 | 1 |" in out
+    assert (tmp_path / "abl" / "ablation.png").is_file()
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("bench_*.py")))

@@ -1,12 +1,14 @@
 """Evaluation: the real/synthetic ratio ablation, detector mAP, generator quality (FID, KID, P/R), memorisation."""
 
-from marinegan.evaluate.ablation import AblationResult, ablate
+from marinegan.evaluate.ablation import AblationResult, CopyPasteArm, GanArm, ablate
 from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector
 from marinegan.evaluate.memorisation import nearest_neighbour_picture, nearest_neighbours
 from marinegan.evaluate.quality import inception_extractor, precision_recall, quality_metrics
 
 __all__ = [
     "AblationResult",
+    "CopyPasteArm",
+    "GanArm",
     "ablate",
     "build_detector",
     "evaluate_detector",

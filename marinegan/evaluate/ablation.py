@@ -1,41 +1,123 @@
-"""`ablate`: does synthetic data help? Train a detector per real/synthetic ratio and seed; mAP on real images.
+"""`ablate`: does synthetic data help a detector, and more than copy-paste? Arms x sizes x ratios x seeds, mAP on real.
 
-Each finished run is saved as ``runs/ratio_<r>_seed_<s>.json`` (atomically), so a stopped ablation
-resumes without redoing finished runs. The settings are saved in ``ablation.json``; resuming with
-other settings is refused, so one table never mixes two recipes. Results: ``results.csv`` (a row
-per run), ``results.md`` (mean ± std over seeds per ratio, the real-only row as baseline) and
-``ablation.png`` (mAP against ratio, error bars = std over seeds).
+The grid:
+
+- **arms**: ``real`` (real frames only, the baseline) and one arm per synthetic source, e.g.
+  ``copy-paste`` (:class:`CopyPasteArm`, real cut-outs) and ``gan`` (:class:`GanArm`, a generator);
+- **sizes**: how many real training frames a run draws (seeded by the run's seed) from ``real_train``;
+- **ratios**: the synthetic fraction of each synthetic arm's training set (real frames kept, synthetic
+  added: ``mix_datasets(subset, synthetic, ratio)``);
+- **seeds**: one run per seed; a seed fixes the real subset, the synthetic samples, the mix, the
+  detector's initialisation and its data order, so arms are compared in pairs (same seed, same frames).
+
+Synthetic samples are composited onto the run's own real frames (the frames' real boxes stay labelled),
+so no arm sees a real frame the ``real`` arm does not. With ``steps`` every run takes the same number of
+optimisation steps, whatever its training set's length: a mix must not win by training longer.
+
+Each finished run is saved as ``runs/<arm>_n<size>_r<ratio>_s<seed>.json`` (atomically), so a stopped
+ablation resumes where it stopped; ``ablation.json`` keeps the recipe and resuming with another recipe
+is refused. Reports: ``runs.csv`` (a row per run), ``results.md`` (mean ± std over seeds, Δ against
+``real`` with a 95 % interval from the per-seed pairs), ``ablation.png`` and, when a validation curve
+was asked for, ``curve.png``.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import math
 import statistics
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 from tqdm.auto import tqdm
 
 from marinegan.errors import ConfigError
 from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector
 from marinegan.fileio import atomic_write
 from marinegan.mix import mix_datasets
+from marinegan.synth.composite import CompositeOptions
+
+REAL = "real"
+SyntheticFactory = Callable[[Dataset, int, int], Dataset]
+"""``factory(backgrounds, length, seed)``: ``length`` synthetic samples composited onto ``backgrounds``."""
+
+
+def fingerprint(*tensors: torch.Tensor) -> str:
+    """A short SHA-256 of tensors' contents: which weights or cut-outs an arm used, recorded with its recipe."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class GanArm:
+    """Synthetic arm: a generator's objects (``"default"``, a folder, a Hub id or a Generator) on real frames."""
+
+    generator: object = "default"
+    label: int | str | None = None
+    options: CompositeOptions | None = None
+    device: str | torch.device = "auto"
+    revision: str | None = None
+
+    def __post_init__(self) -> None:
+        from marinegan.hub import load_generator
+
+        self.name = self.generator if isinstance(self.generator, str) else type(self.generator).__name__
+        self.generator = load_generator(self.generator, device="cpu", revision=self.revision)
+
+    def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
+        from marinegan.synth import SyntheticPlasticDataset
+
+        return SyntheticPlasticDataset(self.generator, length, backgrounds=backgrounds, seed=seed, label=self.label,
+                                       options=self.options, device=self.device, materialize=True, progress=False)
+
+    def describe(self) -> str:
+        weights = fingerprint(*self.generator.state_dict().values())
+        return f"gan:{self.name}@{self.revision or 'local'} weights {weights}:{self.options or CompositeOptions()}"
+
+
+@dataclass
+class CopyPasteArm:
+    """Synthetic arm: real object cut-outs (``object_crops(..., alpha="grabcut")``) pasted on real frames."""
+
+    cutouts: Dataset
+    label: int | str | None = None
+    options: CompositeOptions | None = None
+    source: str = "cut-outs"
+
+    def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
+        from marinegan.synth import CopyPasteDataset
+
+        return CopyPasteDataset(self.cutouts, length, backgrounds=backgrounds, seed=seed, label=self.label,
+                                options=self.options)
+
+    def describe(self) -> str:
+        pixels = fingerprint(getattr(self.cutouts, "images", self.cutouts))
+        return f"copy-paste:{len(self.cutouts)} {self.source} {pixels}:{self.options or CompositeOptions()}"
 
 
 @dataclass
 class AblationSettings:
+    """The recipe every run of one ablation shares (a resumed ablation must use the same)."""
+
     detector: str = "fasterrcnn_mobilenet_v3_large_320_fpn"
     trainer: Literal["torchvision", "ultralytics"] = "torchvision"
     epochs: int = 1
+    steps: int | None = None
     batch_size: int = 4
     lr: float = 0.01
-    size: int | None = None
+    image_size: int | None = None
     pretrained_backbone: bool = False
+    hflip: bool = True
+    curve_every: int = 0
     ultralytics_model: str = "yolov8n.yaml"
     imgsz: int = 320
 
@@ -47,89 +129,122 @@ class AblationResult:
     summary: list[dict] = field(default_factory=list)
 
 
-def _run_name(ratio: float, seed: int) -> str:
-    return f"ratio_{ratio:g}_seed_{seed}"
+def run_name(arm: str, size: int, ratio: float, seed: int) -> str:
+    return f"{arm}_n{size}_r{ratio:g}_s{seed}"
+
+
+def real_subset(real: Dataset, size: int | None, seed: int) -> Dataset:
+    """``size`` frames of ``real`` drawn without replacement (seeded); None or ``len(real)`` keeps them all."""
+    if size is None or size == len(real):
+        return real
+    if not isinstance(size, int) or not 0 < size <= len(real):
+        raise ConfigError(f"size={size!r} real frames: must be between 1 and the {len(real)} frames of the real set")
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(10_000 + seed))
+    subset = Subset(real, sorted(order[:size].tolist()))
+    subset.classes = list(getattr(real, "classes", []))
+    return subset
+
+
+def _as_factory(source: Dataset | SyntheticFactory) -> SyntheticFactory:
+    if callable(source) and not isinstance(source, Dataset):
+        return source
+    return lambda *_: source  # a fixed dataset: the mix draws from it
+
+
+def _describe(source: object) -> str:
+    return source.describe() if hasattr(source, "describe") else f"{type(source).__name__}({len(source)})" \
+        if isinstance(source, Dataset) else repr(source)
 
 
 def ablate(
     real_train: Dataset,
     real_val: Dataset,
-    synthetic: Dataset | None,
-    ratios: list[float] | tuple[float, ...] = (0, 0.1, 0.25, 0.5),
-    seeds: list[int] | tuple[int, ...] = (0, 1, 2),
+    synthetic: Dataset | SyntheticFactory | Mapping[str, Dataset | SyntheticFactory] | None,
+    ratios: Sequence[float] = (0.25, 0.5),
+    seeds: Sequence[int] = (0, 1, 2),
     *,
+    sizes: Sequence[int | None] = (None,),
     detector: str = "fasterrcnn_mobilenet_v3_large_320_fpn",
     trainer: Literal["torchvision", "ultralytics"] = "torchvision",
     epochs: int = 1,
+    steps: int | None = None,
     batch_size: int = 4,
     lr: float = 0.01,
-    size: int | None = None,
+    image_size: int | None = None,
     pretrained_backbone: bool = False,
+    hflip: bool = True,
+    curve_every: int = 0,
     ultralytics_model: str = "yolov8n.yaml",
     imgsz: int = 320,
     out_dir: str | Path = "ablation",
     device: str | torch.device = "auto",
     progress: bool = True,
 ) -> AblationResult:
-    """Train one detector per (ratio, seed) on ``mix_datasets(real_train, synthetic, ratio, size=size, seed=seed)``
-    and evaluate it on ``real_val`` only.
+    """Train one detector per (arm, size, ratio, seed) and score it with mAP on ``real_val`` only.
 
     Args:
-        ratios: synthetic fractions; 0 (real only) is always added as the baseline.
-        seeds: one run per seed and ratio (the mix, the detector's init and its data order).
-        detector: a torchvision detection model name (trainer ``"torchvision"``).
+        synthetic: the synthetic arms: ``{"gan": GanArm(...), "copy-paste": CopyPasteArm(...)}``; a single
+            source is the arm ``"synthetic"``. A source is a factory ``(backgrounds, length, seed) -> Dataset``
+            (composites onto the run's own real frames), or a fixed Dataset the mixes draw from. None:
+            the ``real`` arm only.
+        ratios: synthetic fractions of each synthetic arm (the ``real`` arm is ratio 0).
+        seeds: one run per seed per cell.
+        sizes: real training frames per run, drawn from ``real_train`` (seeded); None keeps them all.
+        detector: a torchvision detection model name, or ``fcos_efficientnet_lite0`` (``[lite]`` extra).
+        steps: optimisation steps per run (equal for every arm); None trains ``epochs`` passes.
+        image_size: the detector's shorter image side (None: its default).
+        pretrained_backbone: ImageNet backbone weights (see :func:`build_detector`).
+        hflip: random left-right flips during training.
+        curve_every: evaluate the ``real`` runs on ``real_val`` every this many steps (a validation curve
+            that shows whether the baseline converged); 0: never.
         trainer: ``"torchvision"``, or ``"ultralytics"`` (each mix exported as YOLO and trained with
-            ``ultralytics.YOLO(ultralytics_model)``; needs ``pip install ultralytics``).
-        size: fixed training-set size per run (see :func:`mix_datasets`); None keeps every real image.
-        pretrained_backbone: ImageNet backbone weights from ``$TORCH_HOME`` (torchvision trainer).
+            ``ultralytics.YOLO(ultralytics_model)`` for ``epochs``; needs ``pip install ultralytics``).
     """
-    settings = AblationSettings(detector, trainer, epochs, batch_size, lr, size, pretrained_backbone,
-                                ultralytics_model, imgsz)
+    settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
+                                hflip, curve_every, ultralytics_model, imgsz)
     if trainer not in ("torchvision", "ultralytics"):
         raise ConfigError(f"trainer={trainer!r} must be 'torchvision' or 'ultralytics'")
+    if trainer == "ultralytics" and (steps is not None or curve_every):
+        raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
+    if steps is not None and steps < 1:
+        raise ConfigError(f"steps={steps} must be a positive number of optimisation steps")
     if len(real_val) == 0:
         raise ConfigError("the real validation set is empty")
-    ratios = sorted({0.0, *map(float, ratios)})
-    out = Path(out_dir)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    settings_path = out / "ablation.json"
-    if settings_path.exists():
-        saved = json.loads(settings_path.read_text())
-        if saved != asdict(settings):
-            diff = sorted(k for k in saved if saved[k] != asdict(settings).get(k))
-            raise ConfigError(f"{out} holds an ablation with other settings ({diff}); use a new out_dir")
-    settings_path.write_text(json.dumps(asdict(settings), indent=2))
     classes = list(getattr(real_train, "classes", []))
     if len(classes) < 2:
         raise ConfigError("real_train must have class names (classes[0] == '__background__')")
-    if synthetic is not None and hasattr(synthetic, "materialize") and not getattr(synthetic, "materialized", True):
-        synthetic.materialize()  # detector training shuffles: generate once, up front
+    arms: dict[str, Dataset | SyntheticFactory] = (
+        {} if synthetic is None else dict(synthetic) if isinstance(synthetic, Mapping) else {"synthetic": synthetic})
+    if REAL in arms:
+        raise ConfigError(f"{REAL!r} names the real-only baseline arm; give the synthetic arms other names")
+    ratios = sorted({float(r) for r in ratios} - {0.0})
+    for r in ratios:
+        if not 0 < r < 1:
+            raise ConfigError(f"ratio={r} must be in (0, 1): the synthetic fraction of a mix that keeps its "
+                              "real frames")
+    if arms and not ratios:
+        raise ConfigError("synthetic arms need at least one ratio in (0, 1)")
+    sizes = list(dict.fromkeys(len(real_train) if s is None else s for s in sizes))
+    for s in sizes:
+        real_subset(real_train, s, 0)  # validates every size up front
 
-    plan = [(r, s) for r in ratios for s in seeds]
+    out = Path(out_dir)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    _check_settings(out / "ablation.json", settings, {a: _describe(src) for a, src in arms.items()})
+
+    plan = [(REAL, size, 0.0, seed) for seed in seeds for size in sizes]
+    plan += [(arm, size, ratio, seed) for seed in seeds for size in sizes for arm in arms for ratio in ratios]
+    plan.sort(key=lambda cell: (seeds.index(cell[3]), sizes.index(cell[1])))  # whole seeds first
     runs = []
     bar = tqdm(plan, desc="ablation runs", disable=not progress)
-    for ratio, seed in bar:
-        path = out / "runs" / f"{_run_name(ratio, seed)}.json"
+    for arm, size, ratio, seed in bar:
+        path = out / "runs" / f"{run_name(arm, size, ratio, seed)}.json"
         if path.is_file():
             runs.append(json.loads(path.read_text()))
             continue
-        bar.set_postfix(ratio=ratio, seed=seed)
-        mix = mix_datasets(real_train, synthetic, ratio, size=size, seed=seed)
-        t0 = time.perf_counter()
-        if trainer == "torchvision":
-            torch.manual_seed(seed)
-            model = build_detector(detector, len(classes), pretrained_backbone=pretrained_backbone)
-            train_detector(model, mix, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                           progress=progress)
-            scores = evaluate_detector(model, real_val, classes, batch_size=batch_size, device=device,
-                                       progress=progress)
-        else:
-            from marinegan.evaluate.yolo_trainer import train_and_evaluate_yolo
-
-            scores = train_and_evaluate_yolo(mix, real_val, classes, out / "runs" / _run_name(ratio, seed),
-                                             out / "val_yolo", settings, seed, device)
-        record = {"ratio": ratio, "seed": seed, **mix.counts(), **scores,
-                  "seconds": round(time.perf_counter() - t0, 2)}
+        bar.set_postfix_str(run_name(arm, size, ratio, seed))
+        record = _run(real_train, real_val, classes, arms.get(arm), arm, size, ratio, seed, settings, out, device,
+                      progress)
         atomic_write(path, lambda tmp, rec=record: Path(tmp).write_text(json.dumps(rec, indent=2)))
         runs.append(record)
     summary = summarise(runs)
@@ -137,69 +252,211 @@ def ablate(
     return AblationResult(out, runs, summary)
 
 
+def _check_settings(path: Path, settings: AblationSettings, arms: dict[str, str]) -> None:
+    """Refuse to resume an ablation with another recipe, or an arm name with another source."""
+    current = {**asdict(settings), "arms": arms}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        diff = sorted(k for k in current if k != "arms" and saved.get(k) != current[k])
+        changed = sorted(a for a in arms if a in saved.get("arms", {}) and saved["arms"][a] != arms[a])
+        if diff or changed:
+            what = ", ".join([*diff, *(f"arm {a!r}" for a in changed)])
+            raise ConfigError(f"{path.parent} holds an ablation with another recipe ({what}); use a new out_dir, "
+                              "or the same settings to resume it")
+        current["arms"] = {**saved.get("arms", {}), **arms}
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(current, indent=2)))
+
+
+def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dataset | SyntheticFactory | None,
+         arm: str, size: int, ratio: float, seed: int, settings: AblationSettings, out: Path,
+         device: str | torch.device, progress: bool) -> dict:
+    """One cell and seed: build its training set, train a detector, score it on the real validation set."""
+    t0 = time.perf_counter()
+    real = real_subset(real_train, size, seed)
+    synthetic = None
+    if source is not None:
+        n_syn = round(ratio * len(real) / (1 - ratio))
+        synthetic = _as_factory(source)(real, n_syn, seed)
+    mix = mix_datasets(real, synthetic, ratio, seed=seed)
+    record: dict = {"arm": arm, "size": size, "ratio": ratio, "seed": seed, **mix.counts()}
+    if settings.trainer == "ultralytics":
+        from marinegan.evaluate.yolo_trainer import train_and_evaluate_yolo
+
+        scores = train_and_evaluate_yolo(mix, real_val, classes, out / "runs" / run_name(arm, size, ratio, seed),
+                                         out / "val_yolo", settings, seed, device)
+        return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}
+    torch.manual_seed(seed)
+    model = build_detector(settings.detector, len(classes), pretrained_backbone=settings.pretrained_backbone,
+                           min_size=settings.image_size)
+    curve: list[dict] = []
+
+    def score(step: int, m: torch.nn.Module) -> None:
+        if settings.steps is not None and step >= settings.steps:
+            return  # the final evaluation below is the curve's last point
+        s = evaluate_detector(m, real_val, classes, batch_size=settings.batch_size, device=device, progress=False)
+        curve.append({"step": step, "map_50": s["map_50"], "map": s["map"]})
+
+    train_detector(model, mix, epochs=settings.epochs, steps=settings.steps, batch_size=settings.batch_size,
+                   lr=settings.lr, hflip=settings.hflip, seed=seed, device=device, progress=progress,
+                   on_step=score if arm == REAL and settings.curve_every else None, every=settings.curve_every)
+    scores = evaluate_detector(model, real_val, classes, batch_size=settings.batch_size, device=device,
+                               progress=progress)
+    record["steps"] = settings.steps
+    if curve:
+        record["curve"] = [*curve, {"step": settings.steps, "map_50": scores["map_50"], "map": scores["map"]}]
+    return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+# Two-sided 95 % quantiles of Student's t by degrees of freedom (1.96 beyond the table).
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+         12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+def t_quantile(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (conservative between table rows)."""
+    if df < 1:
+        return math.nan
+    return _T975[max(k for k in _T975 if k <= df)] if df <= 30 else 1.96
+
+
+def paired_interval(deltas: Sequence[float]) -> tuple[float, float, float]:
+    """Mean of per-seed differences and its 95 % t interval ``(mean, low, high)`` (NaN bounds for one pair)."""
+    mean = statistics.fmean(deltas)
+    if len(deltas) < 2:
+        return mean, math.nan, math.nan
+    half = t_quantile(len(deltas) - 1) * statistics.stdev(deltas) / math.sqrt(len(deltas))
+    return mean, mean - half, mean + half
+
+
+METRICS = (("map_50", "mAP@50"), ("map", "mAP@50:95"))
+
+
 def summarise(runs: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds for each ratio, and the change against ratio 0."""
+    """One row per (arm, size, ratio): mean ± std over seeds and Δ against ``real`` (same size, paired by seed)."""
     rows = []
-    for ratio in sorted({r["ratio"] for r in runs}):
-        group = [r for r in runs if r["ratio"] == ratio]
-        row = {"ratio": ratio, "runs": len(group)}
-        for key in ("map", "map_50"):
-            values = [r[key] for r in group]
+    keys = sorted({(r["arm"] != REAL, r["arm"], r["size"], r["ratio"]) for r in runs})
+    for _, arm, size, ratio in keys:
+        group = {r["seed"]: r for r in runs if (r["arm"], r["size"], r["ratio"]) == (arm, size, ratio)}
+        base = {r["seed"]: r for r in runs if (r["arm"], r["size"]) == (REAL, size)}
+        row = {"arm": arm, "size": size, "ratio": ratio, "runs": len(group),
+               "real": round(statistics.fmean(r["real"] for r in group.values())),
+               "synthetic": round(statistics.fmean(r["synthetic"] for r in group.values()))}
+        for key, _ in METRICS:
+            values = [r[key] for r in group.values()]
             row[f"{key}_mean"] = statistics.fmean(values)
             row[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        row["synthetic"] = round(statistics.fmean(r["synthetic"] for r in group))
-        row["real"] = round(statistics.fmean(r["real"] for r in group))
+            pairs = [group[s][key] - base[s][key] for s in group if s in base]
+            row[f"{key}_delta"], row[f"{key}_low"], row[f"{key}_high"] = (
+                paired_interval(pairs) if pairs and arm != REAL else (math.nan,) * 3)
+            row["pairs"] = len(pairs) if arm != REAL else 0
         rows.append(row)
-    base = next((r for r in rows if r["ratio"] == 0), None)
-    for row in rows:
-        row["delta_map"] = row["map_mean"] - base["map_mean"] if base else float("nan")
     return rows
 
 
+def _fmt_delta(row: dict, key: str) -> str:
+    if row["arm"] == REAL:
+        return "baseline"
+    if math.isnan(row[f"{key}_delta"]):
+        return "–"
+    interval = "" if math.isnan(row[f"{key}_low"]) else f" [{row[f'{key}_low']:+.3f}, {row[f'{key}_high']:+.3f}]"
+    return f"{row[f'{key}_delta']:+.3f}{interval}"
+
+
+def results_table(summary: list[dict]) -> list[str]:
+    """The Markdown table of :func:`summarise`'s rows."""
+    lines = ["| arm | real frames | ratio | synthetic | seeds | mAP@50 | Δ mAP@50 [95 % CI] | mAP@50:95 | "
+             "Δ mAP@50:95 [95 % CI] |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for s in sorted(summary, key=lambda s: (s["size"], s["arm"] != REAL, s["arm"], s["ratio"])):
+        lines.append(f"| {s['arm']} | {s['real']} | {s['ratio']:g} | {s['synthetic']} | {s['runs']} | "
+                     f"{s['map_50_mean']:.3f} ± {s['map_50_std']:.3f} | {_fmt_delta(s, 'map_50')} | "
+                     f"{s['map_mean']:.3f} ± {s['map_std']:.3f} | {_fmt_delta(s, 'map')} |")
+    return lines
+
+
 def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: AblationSettings) -> None:
+    """``runs.csv``, ``results.md``, ``ablation.png`` and (with validation curves) ``curve.png`` in ``out``."""
     classes = sorted({c for r in runs for c in r.get("per_class", {})})
-    with open(out / "results.csv", "w", newline="") as f:
+    with open(out / "runs.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["ratio", "seed", "real", "synthetic", "map", "map_50", "map_75", *[f"map_{c}" for c in classes],
-                    "seconds"])
-        for r in sorted(runs, key=lambda r: (r["ratio"], r["seed"])):
-            w.writerow([r["ratio"], r["seed"], r["real"], r["synthetic"], f"{r['map']:.4f}", f"{r['map_50']:.4f}",
-                        f"{r.get('map_75', float('nan')):.4f}",
-                        *[f"{r.get('per_class', {}).get(c, float('nan')):.4f}" for c in classes], r["seconds"]])
+        w.writerow(["arm", "size", "ratio", "seed", "real", "synthetic", "steps", "map50", "map50_95", "map75",
+                    *[f"map50_95_{c}" for c in classes], "seconds"])
+        for r in sorted(runs, key=lambda r: (r["size"], r["arm"] != REAL, r["arm"], r["ratio"], r["seed"])):
+            w.writerow([r["arm"], r["size"], r["ratio"], r["seed"], r["real"], r["synthetic"], r.get("steps") or "",
+                        f"{r['map_50']:.4f}", f"{r['map']:.4f}", f"{r.get('map_75', math.nan):.4f}",
+                        *[f"{r.get('per_class', {}).get(c, math.nan):.4f}" for c in classes], r["seconds"]])
     what = settings.detector if settings.trainer == "torchvision" else f"ultralytics {settings.ultralytics_model}"
+    budget = f"{settings.steps} steps" if settings.steps else f"{settings.epochs} epoch(s)"
     lines = [
-        "# Real/synthetic ratio ablation",
+        "# Real/synthetic ablation",
         "",
-        f"Detector: {what}, {settings.epochs} epoch(s), batch {settings.batch_size}. mAP is COCO mAP@[.50:.95] on "
-        "the real validation set only; mean ± std over seeds. The ratio 0 row (real only) is the baseline.",
+        f"Detector: {what}, {budget}, batch {settings.batch_size}, image size {settings.image_size or 'default'}, "
+        f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone. mAP on the real validation set "
+        "only; mean ± std over seeds; Δ against the real-only arm of the same size, paired by seed, with a "
+        "95 % t interval.",
         "",
-        "| synthetic ratio | real | synthetic | runs | mAP | mAP@50 | Δ mAP vs real only |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        *results_table(summary),
     ]
-    for s in summary:
-        label = f"{s['ratio']:g}" + (" (baseline)" if s["ratio"] == 0 else "")
-        lines.append(f"| {label} | {s['real']} | {s['synthetic']} | {s['runs']} | {s['map_mean']:.4f} ± "
-                     f"{s['map_std']:.4f} | {s['map_50_mean']:.4f} ± {s['map_50_std']:.4f} | {s['delta_map']:+.4f} |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     plot_ablation(summary, out / "ablation.png", what)
+    if any("curve" in r for r in runs):
+        plot_curves(runs, out / "curve.png")
 
 
 def plot_ablation(summary: list[dict], path: Path, title: str) -> Path:
+    """mAP@50 and mAP@50:95 against the synthetic ratio: one line per arm, one column per size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x = [s["ratio"] for s in summary]
+    sizes = sorted({s["size"] for s in summary})
+    arms = sorted({s["arm"] for s in summary} - {REAL})
+    fig, axes = plt.subplots(len(METRICS), len(sizes), figsize=(4.6 * len(sizes) + 1.5, 6.8), squeeze=False)
+    for col, size in enumerate(sizes):
+        base = next((s for s in summary if s["arm"] == REAL and s["size"] == size), None)
+        for row, (key, label) in enumerate(METRICS):
+            ax = axes[row][col]
+            if base:
+                mean, std = base[f"{key}_mean"], base[f"{key}_std"]
+                ax.axhspan(mean - std, mean + std, color="0.85", label="real only (± std)")
+                ax.axhline(mean, color="0.4", lw=1)
+            for arm in arms:
+                cells = sorted((s for s in summary if s["arm"] == arm and s["size"] == size), key=lambda s: s["ratio"])
+                x = [0.0, *[s["ratio"] for s in cells]] if base else [s["ratio"] for s in cells]
+                y = ([base[f"{key}_mean"]] if base else []) + [s[f"{key}_mean"] for s in cells]
+                e = ([base[f"{key}_std"]] if base else []) + [s[f"{key}_std"] for s in cells]
+                ax.errorbar(x, y, yerr=e, marker="o", capsize=4, label=arm)
+            ax.set_title(f"{size} real frames", fontsize=10)
+            ax.set_xlabel("synthetic fraction of the training set")
+            ax.set_ylabel(f"{label} on real validation")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"Does synthetic data help? ({title}; mean ± std over seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(runs: list[dict], path: Path) -> Path:
+    """Validation mAP of the real-only runs against training step (has the baseline converged?)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for key, label in (("map", "mAP@[.50:.95]"), ("map_50", "mAP@50")):
-        ax.errorbar(x, [s[f"{key}_mean"] for s in summary], yerr=[s[f"{key}_std"] for s in summary], marker="o",
-                    capsize=4, label=label)
-    ax.set_xlabel("fraction of synthetic samples in the training set")
-    ax.set_ylabel("mAP on real validation images")
-    ax.set_title(f"Synthetic-data ablation ({title})", fontsize=10)
+    for r in sorted((r for r in runs if "curve" in r), key=lambda r: (r["size"], r["seed"])):
+        steps = [0, *[c["step"] for c in r["curve"]]]
+        for key, style in (("map_50", "-"), ("map", "--")):
+            ax.plot(steps, [0, *[c[key] for c in r["curve"]]], style, marker=".",
+                    label=f"{r['size']} frames, seed {r['seed']}, {dict(METRICS)[key]}")
+    ax.set_xlabel("optimisation step")
+    ax.set_ylabel("mAP on real validation")
+    ax.set_title("Real-only arm: validation curve", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
 import torchvision
 from torch import nn
@@ -10,25 +13,57 @@ from tqdm.auto import tqdm
 
 from marinegan.device import resolve_device
 from marinegan.errors import ConfigError, WeightsError
+from marinegan.evaluate.backbones import LITE0_DETECTOR, fcos_efficientnet_lite0
 from marinegan.mix import detection_collate
 
 
-def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = False) -> nn.Module:
-    """A torchvision detection model by name (e.g. ``fasterrcnn_mobilenet_v3_large_320_fpn``), random head.
+def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = False,
+                   min_size: int | None = None) -> nn.Module:
+    """A detection model by name, with a random head.
 
-    ``pretrained_backbone=True`` uses torchvision's ImageNet backbone weights, which must already be in
-    ``$TORCH_HOME/hub/checkpoints`` on a machine without internet.
+    Names: any torchvision detection model (e.g. ``fasterrcnn_mobilenet_v3_large_320_fpn``), or
+    ``fcos_efficientnet_lite0`` (FCOS over EfficientNet-Lite0 + FPN, the ``[lite]`` extra; see
+    :mod:`marinegan.evaluate.backbones`). ``pretrained_backbone=True`` uses ImageNet backbone weights:
+    for torchvision models they must already be in ``$TORCH_HOME/hub/checkpoints`` on a machine without
+    internet; for ``fcos_efficientnet_lite0`` they come with the ``[lite]`` extra (offline).
+    ``min_size``: shorter image side the model resizes to (None: the model's default).
     """
-    if name not in torchvision.models.list_models(module=torchvision.models.detection):
-        raise ConfigError(f"unknown detector {name!r}; choose from "
-                          f"{torchvision.models.list_models(module=torchvision.models.detection)}")
+    sizes = {} if min_size is None else {"min_size": min_size, "max_size": round(min_size * 1.7)}
+    if name == LITE0_DETECTOR:
+        return fcos_efficientnet_lite0(num_classes, pretrained_backbone=pretrained_backbone, **sizes)
+    choices = [LITE0_DETECTOR, *torchvision.models.list_models(module=torchvision.models.detection)]
+    if name not in choices:
+        raise ConfigError(f"unknown detector {name!r}; choose from {choices}")
     try:
         return torchvision.models.get_model(name, weights=None, num_classes=num_classes,
-                                            weights_backbone="DEFAULT" if pretrained_backbone else None)
+                                            weights_backbone="DEFAULT" if pretrained_backbone else None, **sizes)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError
         raise WeightsError(f"the ImageNet backbone weights of {name} are not in $TORCH_HOME/hub/checkpoints and "
-                           f"cannot be downloaded here ({exc}); copy them there or use pretrained_backbone=False") \
-            from None
+                           f"cannot be downloaded here ({exc}); copy them there, use pretrained_backbone=False, or "
+                           f"the offline {LITE0_DETECTOR} (pip install 'marinegan[lite]')") from None
+
+
+def hflip_batch(images: list[torch.Tensor], targets: list[dict], generator: torch.Generator,
+                p: float = 0.5) -> tuple[list[torch.Tensor], list[dict]]:
+    """Flip each ``(C, H, W)`` image and its XYXY boxes left-right with probability ``p`` (seeded)."""
+    flips = (torch.rand(len(images), generator=generator) < p).tolist()
+    out_images, out_targets = [], []
+    for image, target, flip in zip(images, targets, flips, strict=True):
+        if flip:
+            width = image.shape[-1]
+            boxes = torch.as_tensor(target["boxes"]).clone()
+            boxes[:, [0, 2]] = width - boxes[:, [2, 0]]
+            image, target = image.flip(-1), {**target, "boxes": boxes}
+        out_images.append(image)
+        out_targets.append(target)
+    return out_images, out_targets
+
+
+def _lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to zero at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
 def train_detector(
@@ -36,31 +71,66 @@ def train_detector(
     dataset: Dataset,
     *,
     epochs: int = 1,
+    steps: int | None = None,
     batch_size: int = 4,
     lr: float = 0.01,
+    warmup: int = 50,
+    hflip: bool = True,
     seed: int = 0,
     device: str | torch.device = "auto",
     num_workers: int = 0,
     progress: bool = True,
+    on_step: Callable[[int, nn.Module], None] | None = None,
+    every: int = 0,
 ) -> nn.Module:
-    """Plain SGD training (momentum 0.9, weight decay 1e-4) of a torchvision detector; returns it in eval mode."""
+    """SGD (momentum 0.9, weight decay 1e-4; warm-up then cosine) training of a detector; returns it in eval mode.
+
+    Args:
+        steps: optimisation steps; None trains ``epochs`` passes over ``dataset``. A fixed number of
+            steps compares training sets of different sizes at equal compute.
+        hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
+        on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
+            curve); the model is put back in training mode afterwards.
+    """
+    if len(dataset) == 0:
+        raise ConfigError("the detector's training set is empty")
     dev = resolve_device(device)
     model.to(dev).train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=detection_collate,
-                        num_workers=num_workers, generator=torch.Generator().manual_seed(seed))
-    for epoch in range(epochs):
-        for images, targets in tqdm(loader, desc=f"detector epoch {epoch + 1}/{epochs}", disable=not progress,
-                                    leave=False):
+                        num_workers=num_workers, generator=gen)
+    total = steps if steps is not None else epochs * len(loader)
+    warmup = min(warmup, max(1, total // 10))
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
+    flips = torch.Generator().manual_seed(seed + 1)
+    bar = tqdm(total=total, desc="detector steps", disable=not progress, leave=False)
+    step = 0
+    while step < total:
+        for images, targets in loader:
+            if hflip:
+                images, targets = hflip_batch(images, targets, flips)
             images = [im.to(dev) for im in images]
-            targets = [{"boxes": t["boxes"].to(dev), "labels": t["labels"].to(dev)} for t in targets]
-            loss = sum(model(images, targets).values())
+            targets = [{"boxes": torch.as_tensor(t["boxes"]).to(dev), "labels": t["labels"].to(dev)}
+                       for t in targets]
+            losses = model(images, targets)
+            loss = sum(losses.values())
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"detector loss became {loss.item()}; lower lr (now {lr})")
+                raise FloatingPointError(f"detector loss became {loss.item()} at step {step}; lower lr (now {lr})")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            schedule.step()
+            step += 1
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if on_step is not None and every and step % every == 0:
+                on_step(step, model)
+                model.train()
+            if step == total:
+                break
+    bar.close()
     return model.eval()
 
 
