@@ -297,7 +297,8 @@ def ablate(
     real_val: Annotated[str, typer.Argument(metavar="REAL_VAL",
                                             help="real validation set (held out) [its val split where it has one]")],
     model: ModelArg = "default",
-    arms: Annotated[str, typer.Option(help="comma-separated arms: real (always run), copy-paste, gan")] = "real,gan",
+    arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste, gan")
+                    ] = "real,gan",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
                       ] = "0.25,0.5",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
@@ -325,6 +326,12 @@ def ablate(
                                                       "$TORCH_HOME; fcos_efficientnet_lite0: from the [lite] extra)")
                                    ] = False,
     label: LabelOpt = None,
+    blend: Annotated[str, typer.Option(help="compositing of both synthetic arms: alpha, hard, gaussian or poisson")
+                     ] = "alpha",
+    scale: Annotated[str, typer.Option(help="pasted object side as fractions MIN,MAX of the frame's short side")
+                     ] = "0.15,0.45",
+    color_match: Annotated[float, typer.Option(help="colour match of pasted objects to their surroundings, 0-1")
+                           ] = 0.5,
     out: Annotated[Path, typer.Option(help="ablation folder (re-run the same command to resume)")] = Path("ablation"),
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
@@ -333,11 +340,14 @@ def ablate(
 
     The copy-paste arm pastes GrabCut cut-outs of REAL_TRAIN's objects (every frame of it, the pool a
     generator trained on REAL_TRAIN learned from); the gan arm pastes MODEL's objects. Both paste onto the
-    run's own real frames, with the same counts, placement and blending.
+    run's own real frames, with the same counts, placement and blending. Non-default --blend, --scale or
+    --color-match name the arms after them (e.g. gan[blend=gaussian]), so attempts join the same folder
+    and table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
-    from marinegan.evaluate.ablation import REAL, CopyPasteArm, GanArm
+    from marinegan.evaluate.ablation import REAL, CopyPasteArm, GanArm, option_tag
     from marinegan.optional import require
+    from marinegan.synth.composite import CompositeOptions
 
     require("torchmetrics", "pycocotools", purpose="mAP (marinegan ablate)")
     if trainer == "ultralytics":
@@ -353,6 +363,14 @@ def ablate(
     unknown = sorted(set(arm_list) - {REAL, "copy-paste", "gan"})
     if unknown:
         raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from real, copy-paste, gan")
+    try:
+        bounds = tuple(float(x) for x in scale.split(","))
+        if len(bounds) != 2:
+            raise ValueError(f"--scale takes MIN,MAX (e.g. 0.15,0.45), not {scale!r}")
+        options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    tag = option_tag(options)
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     sources: dict = {}
@@ -362,13 +380,14 @@ def ablate(
         cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label)
         if len(cutouts) == 0:
             raise typer.BadParameter(f"--arms copy-paste: no object of {real_train} is large enough to cut out")
-        sources["copy-paste"] = CopyPasteArm(cutouts, label=label, source=f"grabcut cut-outs of {real_train}")
+        sources[f"copy-paste{tag}"] = CopyPasteArm(cutouts, label=label, options=options,
+                                                   source=f"grabcut cut-outs of {real_train}")
     if "gan" in arm_list:
-        sources["gan"] = GanArm(model, label=label, device=device, revision=revision)
+        sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
-                          out_dir=out, device=device)
+                          baseline=REAL in arm_list, out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
 

@@ -139,6 +139,12 @@ def test_ablate_command_runs_the_three_arm_grid_at_toy_size(tmp_path):
     rows = (out / "runs.csv").read_text().splitlines()
     assert len(rows) == 4 and rows[0].startswith("arm,size,ratio,seed,")
     assert (out / "curve.png").is_file() and (out / "ablation.png").is_file()
+    real_run = out / "runs" / "real_n6_r0_s0.json"
+    stamp = real_run.stat().st_mtime_ns
+    attempt = run_cli(*args[:5], "gan", *args[6:], "--blend", "gaussian")
+    assert attempt.returncode == 0, attempt.stderr[-2000:]
+    assert "| gan[blend=gaussian] | 6 | 0.5 | 6 | 1 |" in attempt.stdout, "an attempt joins the table as its own row"
+    assert "| copy-paste | 6 |" in attempt.stdout and real_run.stat().st_mtime_ns == stamp, "real runs are shared"
     bad = run_cli("ablate", str(train), str(val), "--arms", "real,diffusion", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "unknown arm(s) ['diffusion']" in bad.stderr
     assert not (tmp_path / "x").exists(), "a refused command writes nothing"

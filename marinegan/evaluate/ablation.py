@@ -49,6 +49,17 @@ SyntheticFactory = Callable[[Dataset, int, int], Dataset]
 """``factory(backgrounds, length, seed)``: ``length`` synthetic samples composited onto ``backgrounds``."""
 
 
+def option_tag(options: CompositeOptions | None) -> str:
+    """``""`` for the default compositing, else the changed options, e.g. ``"[blend=gaussian,scale=0.2-0.7]"``."""
+    if options is None:
+        return ""
+    default = CompositeOptions()
+    changed = [(f, getattr(options, f)) for f in default.__dataclass_fields__
+               if getattr(options, f) != getattr(default, f)]
+    text = ",".join(f"{f}={'-'.join(f'{x:g}' for x in v) if isinstance(v, tuple) else v}" for f, v in changed)
+    return f"[{text}]" if text else ""
+
+
 def fingerprint(*tensors: torch.Tensor) -> str:
     """A short SHA-256 of tensors' contents: which weights or cut-outs an arm used, recorded with its recipe."""
     digest = hashlib.sha256()
@@ -176,6 +187,7 @@ def ablate(
     curve_every: int = 0,
     ultralytics_model: str = "yolov8n.yaml",
     imgsz: int = 320,
+    baseline: bool = True,
     out_dir: str | Path = "ablation",
     device: str | torch.device = "auto",
     progress: bool = True,
@@ -199,6 +211,10 @@ def ablate(
             that shows whether the baseline converged); 0: never.
         trainer: ``"torchvision"``, or ``"ultralytics"`` (each mix exported as YOLO and trained with
             ``ultralytics.YOLO(ultralytics_model)`` for ``epochs``; needs ``pip install ultralytics``).
+        baseline: run the ``real`` arm. False adds arms to a folder whose real runs exist (or are being
+            run by another process with the same recipe): Δ is computed against the folder's real runs.
+
+    The reports cover every finished run in ``out_dir``, so arms added by later calls join the same table.
     """
     settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
                                 hflip, curve_every, ultralytics_model, imgsz)
@@ -232,23 +248,32 @@ def ablate(
     (out / "runs").mkdir(parents=True, exist_ok=True)
     _check_settings(out / "ablation.json", settings, {a: _describe(src) for a, src in arms.items()})
 
-    plan = [(REAL, size, 0.0, seed) for seed in seeds for size in sizes]
+    plan = [(REAL, size, 0.0, seed) for seed in seeds for size in sizes] if baseline else []
     plan += [(arm, size, ratio, seed) for seed in seeds for size in sizes for arm in arms for ratio in ratios]
     plan.sort(key=lambda cell: (seeds.index(cell[3]), sizes.index(cell[1])))  # whole seeds first
-    runs = []
     bar = tqdm(plan, desc="ablation runs", disable=not progress)
     for arm, size, ratio, seed in bar:
         path = out / "runs" / f"{run_name(arm, size, ratio, seed)}.json"
         if path.is_file():
-            runs.append(json.loads(path.read_text()))
             continue
         bar.set_postfix_str(run_name(arm, size, ratio, seed))
         record = _run(real_train, real_val, classes, arms.get(arm), arm, size, ratio, seed, settings, out, device,
                       progress)
         atomic_write(path, lambda tmp, rec=record: Path(tmp).write_text(json.dumps(rec, indent=2)))
-        runs.append(record)
+    return report(out)
+
+
+def report(out_dir: str | Path) -> AblationResult:
+    """Read every finished run of an ablation folder and (re)write its ``runs.csv``, ``results.md`` and plots."""
+    out = Path(out_dir)
+    if not (out / "ablation.json").is_file():
+        raise ConfigError(f"{out} is not an ablation folder (no ablation.json)")
+    saved = json.loads((out / "ablation.json").read_text())
+    settings = AblationSettings(**{k: v for k, v in saved.items() if k in AblationSettings.__dataclass_fields__})
+    runs = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
     summary = summarise(runs)
-    write_reports(out, runs, summary, settings)
+    if runs:
+        write_reports(out, runs, summary, settings)
     return AblationResult(out, runs, summary)
 
 
