@@ -84,3 +84,10 @@ def test_default_generator_figures(real_data, tmp_path):
     out = run("examples/default_generator_figures.py", "--data", str(real_data), "--out", str(tmp_path / "f"),
               cwd=tmp_path)
     assert "nearest_neighbours.png" in out and Image.open(tmp_path / "f" / "nearest_neighbours.png").width > 400
+
+
+def test_ablation_samples(tmp_path):
+    out = run("examples/ablation_samples.py", "--out", str(tmp_path / "s.png"), "--frames", "3", cwd=tmp_path)
+    assert "rows: real, copy-paste" in out
+    image = Image.open(tmp_path / "s.png")
+    assert min(image.size) >= 3 * 160, "three rows (real, copy-paste, gan) of three 160 px toy frames"
