@@ -32,6 +32,7 @@ def main() -> None:
     p.add_argument("--generator", default="default")
     p.add_argument("--frames", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--height", type=int, default=180, help="tile height in pixels")
     p.add_argument("--out", type=Path, default=Path("ablation_samples.png"))
     args = p.parse_args()
 
@@ -50,9 +51,10 @@ def main() -> None:
     for arm in arms.values():
         synthetic = arm(frames, len(frames), args.seed)
         rows.append([draw_target(*synthetic[i], real.classes) for i in range(len(frames))])
-    size = rows[0][0].shape[-2:]
-    tiles = [torch.nn.functional.interpolate(t[None].float(), size=size)[0].to(torch.uint8) for row in rows
-             for t in row]
+    h, w = rows[0][0].shape[-2:]
+    size = (args.height, round(w * args.height / h))
+    tiles = [torch.nn.functional.interpolate(t[None].float(), size=size, mode="area")[0].round().to(torch.uint8)
+             for row in rows for t in row]
     save_grid(tiles, args.out, nrow=len(frames))
     print(f"rows: real, copy-paste ({len(cutouts)} cut-outs), gan ({args.generator}); wrote {args.out}")
 
