@@ -1,12 +1,14 @@
 """What each ablation arm trains on: the same real frames, as themselves, with pasted cut-outs, with GAN objects.
 
-    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --out docs/images/ablation_samples.png
+    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --height 240 \
+        --out docs/images/ablation_samples.png
     python examples/ablation_samples.py --out samples.png          # toy scenes
 
 Rows: real frames (their labelled plastic in yellow), then the copy-paste arm's and the gan arm's
 composites (every box of a composite in magenta, the frame's own boxes included). Each composite's
-background is one of those frames, drawn by the seed; the two arms share backgrounds and placements. The composites use the ablation's own code path
-(CopyPasteArm and GanArm with a seed), so this is exactly what a detector sees, before its flips.
+background is one of those frames, drawn by the seed; the two arms share backgrounds and placements.
+The composites use the ablation's own code path (CopyPasteArm and GanArm with a seed), so this is
+exactly what a detector sees, before its flips.
 """
 
 from __future__ import annotations
