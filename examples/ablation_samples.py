@@ -1,6 +1,6 @@
 """What each ablation arm trains on: the same real frames, as themselves, with pasted cut-outs, with GAN objects.
 
-    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --height 240 \
+    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --height 240 \\
         --out docs/images/ablation_samples.png
     python examples/ablation_samples.py --out samples.png          # toy scenes
 

@@ -2,7 +2,7 @@
 
     python examples/run_ablation.py --out ablation-toy                 # toy scenes, seconds
     python examples/run_ablation.py --train ../shared/data/trash-icra19/train --val ../shared/data/trash-icra19/val \\
-        --sizes 100 --steps 500 --seeds 0 1 2 --out ablation                # Trash-ICRA19 (VOC), hours on a CPU
+        --sizes 100 --steps 1000 --ratios 0.5 --seeds 0 1 2 --out ablation    # Trash-ICRA19, hours on a CPU
 
 Arms: ``real`` (the baseline), ``copy-paste`` (GrabCut cut-outs of the training set's plastic) and ``gan``
 (the default generator's objects), both pasted onto each run's own real frames. Every run trains the same
