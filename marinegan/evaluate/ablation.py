@@ -472,10 +472,11 @@ def plot_curves(runs: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for r in sorted((r for r in runs if "curve" in r), key=lambda r: (r["size"], r["seed"])):
+    curves = sorted((r for r in runs if "curve" in r), key=lambda r: (r["size"], r["seed"]))
+    for i, r in enumerate(curves):
         steps = [0, *[c["step"] for c in r["curve"]]]
-        for key, style in (("map_50", "-"), ("map", "--")):
-            ax.plot(steps, [0, *[c[key] for c in r["curve"]]], style, marker=".",
+        for key, style in (("map_50", "-"), ("map", "--")):  # one colour per run: solid mAP@50, dashed mAP@50:95
+            ax.plot(steps, [0, *[c[key] for c in r["curve"]]], style, marker=".", color=f"C{i % 10}",
                     label=f"{r['size']} frames, seed {r['seed']}, {dict(METRICS)[key]}")
     ax.set_xlabel("optimisation step")
     ax.set_ylabel("mAP on real validation")
