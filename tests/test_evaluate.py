@@ -187,6 +187,9 @@ def test_lite0_backbone_loads_the_wheel_weights_frozen_where_asked():
 
 def test_ablation_errors(toy, tmp_path):
     train, val, syn = toy
+    with pytest.raises(ConfigError, match="does not take an image size"):
+        ablate(train, val, syn, ratios=[0.5], seeds=[0], detector="ssdlite320_mobilenet_v3_large", image_size=64,
+               out_dir=tmp_path / "c", progress=False, device="cpu")
     with pytest.raises(ConfigError, match="unknown detector"):
         ablate(train, val, syn, ratios=[0.5], seeds=[0], detector="yolo9000", out_dir=tmp_path / "a", progress=False)
     with pytest.raises(ConfigError, match="ratio=2.0"):

