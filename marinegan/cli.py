@@ -360,6 +360,8 @@ def ablate(
         raise typer.BadParameter("--ratios, --seeds and --sizes take comma-separated numbers, e.g. 0.25,0.5") \
             from None
     arm_list = _names(arms) or []
+    if not arm_list:
+        raise typer.BadParameter("--arms: name at least one arm (real, copy-paste, gan)")
     unknown = sorted(set(arm_list) - {REAL, "copy-paste", "gan"})
     if unknown:
         raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from real, copy-paste, gan")

@@ -113,6 +113,16 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
         ablate(train, val, {"gan": GanArm(other, label="bag", device="cpu")}, **kwargs)
 
 
+def test_curve_in_epoch_mode_ends_at_the_steps_taken(toy, tmp_path):
+    train, val, _ = toy
+    result = ablate(train, val, None, seeds=[0], sizes=[6], epochs=2, batch_size=4, detector="fcos_efficientnet_lite0",
+                    pretrained_backbone=True, image_size=64, curve_every=1, out_dir=tmp_path / "e", device="cpu",
+                    progress=False)
+    (run,) = result.runs
+    assert [c["step"] for c in run["curve"]] == [1, 2, 3, 4], "2 epochs of 6 frames in batches of 4: 4 steps"
+    assert run["curve"][-1]["map_50"] == run["map_50"]
+
+
 def test_real_subsets_are_seeded_and_shared_by_the_arms(toy):
     from marinegan.evaluate.ablation import real_subset
 

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from marinegan.errors import ConfigError
 from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector
 from marinegan.fileio import atomic_write
-from marinegan.mix import mix_datasets
+from marinegan.mix import mix_counts, mix_datasets
 from marinegan.synth.composite import CompositeOptions
 
 REAL = "real"
@@ -163,8 +163,12 @@ def _as_factory(source: Dataset | SyntheticFactory) -> SyntheticFactory:
 
 
 def _describe(source: object) -> str:
-    return source.describe() if hasattr(source, "describe") else f"{type(source).__name__}({len(source)})" \
-        if isinstance(source, Dataset) else repr(source)
+    """What an arm draws from, saved with the recipe (a resumed arm must draw from the same)."""
+    if hasattr(source, "describe"):
+        return source.describe()
+    if isinstance(source, Dataset):
+        return f"{type(source).__name__}({len(source)})"
+    return repr(source)
 
 
 def ablate(
@@ -300,8 +304,7 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
     real = real_subset(real_train, size, seed)
     synthetic = None
     if source is not None:
-        n_syn = round(ratio * len(real) / (1 - ratio))
-        synthetic = _as_factory(source)(real, n_syn, seed)
+        synthetic = _as_factory(source)(real, mix_counts(len(real), ratio, None)[1], seed)
     mix = mix_datasets(real, synthetic, ratio, seed=seed)
     record: dict = {"arm": arm, "size": size, "ratio": ratio, "seed": seed, **mix.counts()}
     if settings.trainer == "ultralytics":
@@ -315,8 +318,11 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
                            min_size=settings.image_size)
     curve: list[dict] = []
 
+    # the steps train_detector takes: the DataLoader keeps the last, partial batch of each epoch
+    total = settings.steps or settings.epochs * math.ceil(len(mix) / settings.batch_size)
+
     def score(step: int, m: torch.nn.Module) -> None:
-        if settings.steps is not None and step >= settings.steps:
+        if step >= total:
             return  # the final evaluation below is the curve's last point
         s = evaluate_detector(m, real_val, classes, batch_size=settings.batch_size, device=device, progress=False)
         curve.append({"step": step, "map_50": s["map_50"], "map": s["map"]})
@@ -328,7 +334,7 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
                                progress=progress)
     record["steps"] = settings.steps
     if curve:
-        record["curve"] = [*curve, {"step": settings.steps, "map_50": scores["map_50"], "map": scores["map"]}]
+        record["curve"] = [*curve, {"step": total, "map_50": scores["map_50"], "map": scores["map"]}]
     return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}
 
 
