@@ -1,19 +1,24 @@
 """Composite throughput: composited detection samples/s against reading the same backgrounds alone.
 
 Real Trash-ICRA19 frames where ``../shared/data/trash-icra19`` exists (toy scenes otherwise; the title
-says which). Through a DataLoader with 0 and 2 workers:
+says which). Through a DataLoader (batch 16) with 0 and 2 workers:
 
-- baseline: reading the backgrounds alone (JPEG decode to a uint8 tensor);
-- composite (materialised): the synthetic set's sprites generated up front, as recommended for
-  shuffled training, so the row measures reading the background plus pasting 1-3 objects;
-- composite (lazy): the generator also runs, once per block of 128 items, as the set is read.
+- baseline: reading the backgrounds alone (JPEG decode to a uint8 tensor, with its target);
+- materialised (``materialize=True``, recommended for shuffled training): every item was composited
+  once up front and keeps its changed pixels, so a read is the background's decode plus writing those
+  pixels back;
+- live: compositing on every read, sprites already generated (what a lazy set costs per read once
+  its block is generated, and what the materialise step costs per item);
+- lazy: live compositing, and the generator runs once per block of 128 items as the set is read.
 
-Then each blend choice on its own row (materialised, 0 workers), so its cost is visible.
+Then, at 0 workers, the one-off costs of materialising (time and memory per item) and each blend
+choice on its own rows (live and materialised), so every cost is visible.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from torch.utils.data import DataLoader, Subset
@@ -22,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import backgrounds, median_time, parser, table, write_json  # noqa: E402
 
 from marinegan import CompositeOptions, SyntheticPlasticDataset, load_generator, resolve_device  # noqa: E402
+
+BLENDS = (("alpha", 0.0), ("hard", 0.0), ("alpha", 0.5), ("gaussian", 0.5), ("poisson", 0.5))
+DEFAULT = ("alpha", 0.5)
 
 
 def main() -> None:
@@ -35,35 +43,73 @@ def main() -> None:
         loader = DataLoader(ds, batch_size=16, num_workers=workers, collate_fn=list)
         return sum(len(b) for b in loader)
 
-    def synthetic(options: CompositeOptions | None = None, materialize: bool = True) -> SyntheticPlasticDataset:
+    def synthetic(options: CompositeOptions | None = None, materialize: bool = False,
+                  cache_blocks: int = 4) -> SyntheticPlasticDataset:
         return SyntheticPlasticDataset(g, n, backgrounds=real, device=dev, batch_size=128, options=options, label=1,
-                                       materialize=materialize, progress=False)
+                                       materialize=materialize, cache_blocks=cache_blocks, progress=False)
+
+    def materialised(options: CompositeOptions | None = None) -> tuple[SyntheticPlasticDataset, float]:
+        t = time.perf_counter()
+        ds = synthetic(options, materialize=True)
+        return ds, time.perf_counter() - t
+
+    def live(options: CompositeOptions | None = None) -> SyntheticPlasticDataset:
+        ds = synthetic(options, cache_blocks=n)  # every block generated once and kept: reads composite live
+        read(ds, 0)
+        return ds
 
     rows: list[dict] = []
-    materialized = synthetic()
+    stored, t_materialise = materialised()
+    same_backgrounds = Subset(real, [stored[i][1]["background_index"] for i in range(n)])
+    frame_bytes = sum(image.numel() for image, _ in same_backgrounds) / n
+    live_default = live()
+    read_s = {}  # seconds per background read, per worker count
     for workers in (0, 2):
-        same_backgrounds = Subset(real, [materialized[i][1]["background_index"] for i in range(n)])
-        t_bg, _ = median_time(lambda b=same_backgrounds, w=workers: read(b, w), args.repeat, dev)
-        t_mat, _ = median_time(lambda w=workers: read(materialized, w), args.repeat, dev)
-        t_lazy, _ = median_time(lambda w=workers: read(synthetic(materialize=False), w), args.repeat, dev)
+        t_bg, _ = median_time(lambda w=workers: read(same_backgrounds, w), args.repeat, dev)
+        read_s[workers] = t_bg / n
+        t_mat, _ = median_time(lambda w=workers: read(stored, w), args.repeat, dev)
+        t_live, _ = median_time(lambda w=workers: read(live_default, w), args.repeat, dev)
+        t_lazy, _ = median_time(lambda w=workers: read(synthetic(), w), args.repeat, dev)
         rows += [
             {"what": "read the same backgrounds only (baseline)", "workers": workers, "value": n / t_bg,
              "unit": "samples/s", "ratio": 1.0},
-            {"what": "composite, materialised sprites (default options)", "workers": workers, "value": n / t_mat,
+            {"what": "composite, materialised (default options)", "workers": workers, "value": n / t_mat,
              "unit": "samples/s", "ratio": t_bg / t_mat},
-            {"what": "composite, lazy: generator runs per block of 128", "workers": workers, "value": n / t_lazy,
+            {"what": "composite live, sprites generated (default options)", "workers": workers,
+             "value": n / t_live, "unit": "samples/s", "ratio": t_bg / t_live},
+            {"what": "composite lazy: generator runs per block of 128", "workers": workers, "value": n / t_lazy,
              "unit": "samples/s", "ratio": t_bg / t_lazy},
         ]
+    rows += [
+        {"what": "materialise once (generate + composite), default options", "workers": 0,
+         "value": t_materialise / n * 1e3, "unit": "ms/item", "ratio": (t_materialise / n) / read_s[0]},
+        {"what": "memory a materialised set holds, default options", "workers": 0,
+         "value": stored.stored_nbytes() / n / 1024, "unit": "KiB/item", "ratio": stored.stored_nbytes() / n /
+         frame_bytes},
+    ]
     base = rows[0]["value"]
-    for blend, match in (("alpha", 0.0), ("hard", 0.0), ("alpha", 0.5), ("gaussian", 0.5), ("poisson", 0.5)):
-        ds = synthetic(CompositeOptions(blend=blend, color_match=match))
-        t, _ = median_time(lambda d=ds: read(d, 0), args.repeat, dev)
-        rows.append({"what": f"blend={blend}, color_match={match}" + (" (default)" if (blend, match) == (
-            "alpha", 0.5) else ""), "workers": 0, "value": n / t, "unit": "samples/s", "ratio": (n / t) / base})
+    for blend, match in BLENDS:
+        options = CompositeOptions(blend=blend, color_match=match)
+        label = f"blend={blend}, color_match={match}" + (" (default)" if (blend, match) == DEFAULT else "")
+        ds_live = live(options)
+        t_live, _ = median_time(lambda d=ds_live: read(d, 0), args.repeat, dev)
+        ds_mat, t_made = materialised(options)
+        t_mat, _ = median_time(lambda d=ds_mat: read(d, 0), args.repeat, dev)
+        rows += [
+            {"what": f"{label}: live", "workers": 0, "value": n / t_live, "unit": "samples/s",
+             "ratio": (n / t_live) / base},
+            {"what": f"{label}: materialised", "workers": 0, "value": n / t_mat, "unit": "samples/s",
+             "ratio": (n / t_mat) / base},
+            {"what": f"{label}: materialise once", "workers": 0, "value": t_made / n * 1e3, "unit": "ms/item",
+             "ratio": (t_made / n) / read_s[0]},
+        ]
     title = (f"Composite samples/s on {what_bg}; 1-3 objects from the default 64 px RGBA generator on {dev} "
              f"(median of {args.repeat})")
-    print(table(title, ["workers", "what", "samples/s", "vs backgrounds"],
-                [[r["workers"], r["what"], f"{r['value']:.1f}", r["ratio"]] for r in rows]))
+    print(table(title, ["workers", "what", "value", "unit", "ratio"],
+                [[r["workers"], r["what"], f"{r['value']:.3f}" if r["unit"] != "samples/s" else f"{r['value']:.1f}",
+                  r["unit"], r["ratio"]] for r in rows]))
+    print("\nratio: samples/s against the baseline of the same workers; ms/item: in units of one background read; "
+          "KiB/item: as a fraction of one decoded frame.")
     write_json(args.json, title, rows)
 
 

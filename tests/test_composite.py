@@ -1,4 +1,5 @@
-"""Compositing: each blend mode keeps boxes exact; the region-only uint8 path equals a plain float reference."""
+"""Compositing: each blend mode keeps boxes exact; the region-only uint8 path and the stored (materialised)
+path equal a plain float reference."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ import pytest
 import torch
 from conftest import TRASH_CLASSES, TRASH_IGNORED
 
-from marinegan import CompositeOptions, VocDataset, object_crops
-from marinegan.synth.composite import blend_region, color_matched, composite, resize_sprite, sprite_alpha
+from marinegan import CompositeOptions, CopyPasteDataset, VocDataset, object_crops
+from marinegan.synth.composite import (
+    apply_patches,
+    blend_region,
+    changed_patches,
+    color_matched,
+    composite,
+    paste_objects,
+    resize_sprite,
+    sprite_alpha,
+)
+from marinegan.synth.seeding import index_generator
 
 
 def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -79,6 +90,73 @@ def test_fast_path_equals_the_reference_on_random_inputs(trial):
     assert fast[0].shape == background.shape and fast[0].dtype == torch.uint8
 
 
+@pytest.mark.parametrize("trial", range(8))
+def test_stored_patches_rebuild_the_composite_exactly(trial):
+    """What materialize() keeps (the changed pixels per region) rebuilds the composite bit for bit,
+    for every blend mode and with overlapping objects; nothing outside the regions is stored."""
+    g = torch.Generator().manual_seed(100 + trial)
+    h, w = int(torch.randint(40, 160, (1,), generator=g)), int(torch.randint(40, 160, (1,), generator=g))
+    before = torch.randint(0, 256, (h, w, 3), generator=g, dtype=torch.uint8).numpy()
+    after = before.copy()
+    options = CompositeOptions(blend=["alpha", "hard", "gaussian", "poisson"][trial % 4], max_overlap=1.0,
+                               color_match=0.5 * (trial % 3), scale=(0.3, 0.6))
+    _, kept, regions = paste_objects(after, random_sprites(g, 4), torch.Generator().manual_seed(trial), options)
+    assert len(regions) == len(kept) >= 1
+    patches = changed_patches(before, after, regions)
+    assert np.array_equal(apply_patches(before.copy(), patches), after)
+    assert np.array_equal(apply_patches(before.copy(), patches[::-1]), after), "order must not matter"
+    for y, x, patch in patches:
+        assert any(x0 <= x and y0 <= y and x + patch.shape[1] <= x0 + side and y + patch.shape[0] <= y0 + side
+                   for x0, y0, side in regions)
+    assert sum(p.size for _, _, p in patches) <= sum(side * side * 3 for _, _, side in regions)
+
+
+class InMemoryFrames(torch.utils.data.Dataset):
+    """Random frames held in memory with a box each: __getitem__ returns the same tensors every time,
+    as a user's own in-memory dataset would, so nothing may write into them."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        g = torch.Generator().manual_seed(seed)
+        self.images = [torch.randint(0, 256, (3, int(torch.randint(60, 140, (1,), generator=g)),
+                                              int(torch.randint(60, 140, (1,), generator=g))),
+                                     generator=g, dtype=torch.uint8) for _ in range(n)]
+        self.classes = ["__background__", "plastic"]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        h, w = self.images[i].shape[1:]
+        return self.images[i], {"boxes": torch.tensor([[1.0, 2.0, w / 4, h / 5]]), "labels": torch.tensor([1])}
+
+
+@pytest.mark.parametrize("blend", ["alpha", "hard", "gaussian"])
+def test_materialised_items_equal_a_reference_built_from_first_principles(blend):
+    """The fast path (composited once at materialize, changed pixels written back per read) against the
+    plain float reference, fed the dataset's documented draws per (seed, index), on random inputs.
+    (Poisson has no plain reference; its stored items are checked against live compositing.)"""
+    frames = InMemoryFrames(5, seed=7)
+    originals = [im.clone() for im in frames.images]
+    cutouts = random_sprites(torch.Generator().manual_seed(8), 6, size=24)
+    options = CompositeOptions(blend=blend, color_match=0.5, max_overlap=0.5)
+    ds = CopyPasteDataset(cutouts, 10, backgrounds=frames, seed=3, batch_size=4, options=options, materialize=True,
+                          progress=False)
+    assert ds._stored and not ds._cache, "materialised: composites stored, sprites dropped"
+    for i in range(len(ds)):
+        objects = index_generator(3, i, 0)  # stream 0: object count, then which cut-outs
+        n = int(torch.randint(1, 4, (1,), generator=objects))
+        sprites = cutouts[torch.randint(len(cutouts), (n,), generator=objects)]
+        placement = index_generator(3, i, 1)  # stream 1: background, then the compositor's draws
+        bg_index = int(torch.randint(len(frames), (1,), generator=placement))
+        background, bg_target = frames[bg_index]
+        image, boxes = reference_composite(background, sprites, placement, options, bg_target["boxes"])
+        item_image, item_target = ds[i]
+        assert item_target["background_index"] == bg_index
+        assert torch.equal(item_image.as_subclass(torch.Tensor), image), f"item {i}"
+        assert torch.equal(item_target["boxes"].as_subclass(torch.Tensor), torch.cat([bg_target["boxes"], boxes]))
+    assert all(torch.equal(a, b) for a, b in zip(frames.images, originals, strict=True)), "backgrounds written into"
+
+
 @pytest.mark.parametrize("blend", ["alpha", "hard", "gaussian", "poisson"])
 def test_each_blend_keeps_boxes_exact_and_the_rest_of_the_image_untouched(blend):
     g = torch.Generator().manual_seed(1)
@@ -132,3 +210,23 @@ def test_poisson_and_gaussian_on_a_real_frame_with_real_cutouts(real_data):
         assert len(boxes) == 2 and (boxes[:, 2:] <= torch.tensor([480, 360])).all()
         for x0, y0, x1, y1 in boxes.long().tolist():  # the object shows inside its box, whatever the blend
             assert (image[:, y0:y1, x0:x1].float() - background[:, y0:y1, x0:x1].float()).abs().mean() > 2
+
+
+@pytest.mark.real_data
+def test_materialised_composites_on_real_frames_equal_live_ones(real_data):
+    """Default generator, default options, real 480x360 / 480x270 JPEG frames through a Subset (the reader's
+    image-only path): every stored item equals live compositing, and only the changed pixels are kept."""
+    from marinegan import SyntheticPlasticDataset, load_generator
+
+    train = VocDataset(real_data, "train", classes=TRASH_CLASSES, ignore=TRASH_IGNORED)
+    frames = torch.utils.data.Subset(train, range(0, 1500, 50))
+    frames.classes = train.classes
+    g = load_generator("default")
+    make = lambda **kw: SyntheticPlasticDataset(g, 24, backgrounds=frames, label="plastic", seed=5,  # noqa: E731
+                                                batch_size=8, progress=False, **kw)
+    live, stored = make(), make(materialize=True)
+    for i in range(24):
+        a, b = live[i], stored[i]
+        assert torch.equal(a[0], b[0]) and a[1]["background_index"] == b[1]["background_index"]
+        assert torch.equal(a[1]["boxes"], b[1]["boxes"]) and torch.equal(a[1]["labels"], b[1]["labels"])
+    assert stored.stored_nbytes() < 24 * 480 * 270 * 3 / 4, "a stored item is a fraction of a frame"

@@ -69,11 +69,12 @@ def test_batch_size_changes_nothing_but_float_rounding(rgb_generator):
         assert diff <= 1, "uint8 images may differ by one step of rounding at most"
 
 
-def test_same_samples_with_two_dataloader_workers(rgba_generator, backgrounds):
+@pytest.mark.parametrize("materialize", [False, True])
+def test_same_samples_with_two_dataloader_workers(rgba_generator, backgrounds, materialize):
     ds = composite_set(rgba_generator, backgrounds, batch_size=4, length=10)
     direct = [ds[i] for i in range(10)]
-    loader = DataLoader(composite_set(rgba_generator, backgrounds, batch_size=4, length=10), batch_size=3,
-                        num_workers=2, collate_fn=list)
+    loader = DataLoader(composite_set(rgba_generator, backgrounds, batch_size=4, length=10, materialize=materialize,
+                                      progress=False), batch_size=3, num_workers=2, collate_fn=list)
     via_workers = [item for batch in loader for item in batch]
     assert len(via_workers) == 10
     for a, b in zip(direct, via_workers, strict=True):
@@ -102,6 +103,39 @@ def test_random_access_to_a_lazy_set_warns_and_materialize_does_not(rgb_generato
                                 materialize=True)
     assert len(m._cache) == 6
     assert torch.equal(m[5][0], ds[5][0])
+
+
+@pytest.mark.parametrize("blend", ["alpha", "hard", "gaussian", "poisson"])
+def test_materialised_items_equal_live_compositing_bit_for_bit(rgba_generator, backgrounds, blend):
+    options = CompositeOptions(blend=blend, color_match=0.5, max_overlap=0.6, scale=(0.3, 0.7))
+    live = composite_set(rgba_generator, backgrounds, length=10, batch_size=4, options=options)
+    stored = composite_set(rgba_generator, backgrounds, length=10, batch_size=4, options=options, materialize=True,
+                           progress=False)
+    assert len(stored._stored) == 10 and not stored._cache, "composites kept, sprites dropped"
+    assert 0 < stored.stored_nbytes() < 10 * 96 * 96 * 3, "only changed pixels are kept, not whole frames"
+    for i in reversed(range(10)):
+        a, b = live[i], stored[i]
+        assert_same_items(a, b)
+        assert a[1]["background_index"] == b[1]["background_index"] and a[1]["image_id"] == b[1]["image_id"] == i
+        assert type(a[0]) is type(b[0]) and a[0].shape == b[0].shape
+
+
+def test_materialised_set_notices_backgrounds_that_read_differently(rgba_generator, tmp_path):
+    """Random transforms on the backgrounds would make stored pixels wrong: detected, warned, composited live."""
+    from torchvision.transforms import v2
+
+    root = make_toy_yolo(tmp_path / "bg", n=4, size=80, seed=3)
+    plain = YoloDataset(root)
+    ds = composite_set(rgba_generator, plain, length=6, batch_size=4, materialize=True, progress=False)
+    before = [ds[i] for i in range(6)]
+    plain.transforms = v2.RandomHorizontalFlip(p=1.0)  # from now on every background reads mirrored
+    with pytest.warns(UserWarning, match="reads different pixels than when this set was materialised"):
+        after = [ds[i] for i in range(6)]
+    mirrored_live = composite_set(rgba_generator, YoloDataset(root, transforms=v2.RandomHorizontalFlip(p=1.0)),
+                                  length=6, batch_size=4)
+    for i in range(6):
+        assert_same_items(after[i], mirrored_live[i])
+        assert not torch.equal(after[i][0], before[i][0])
 
 
 def test_composite_boxes_are_exact_and_inside_the_image(rgba_generator, backgrounds):

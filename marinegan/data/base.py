@@ -131,9 +131,14 @@ class DetectionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    def read_image(self, index: int) -> torch.Tensor:
+        """The pixels of sample ``index`` alone: uint8 ``(3, H, W)``, freshly decoded (the caller may write
+        into it), without its target and without ``transforms``."""
+        return load_rgb(self.samples[index].path)
+
     def __getitem__(self, index: int) -> tuple[tv_tensors.Image, Target]:
         s = self.samples[index]
-        image = tv_tensors.Image(load_rgb(s.path))
+        image = tv_tensors.Image(self.read_image(index))
         target = make_target(s.boxes, s.labels, tuple(image.shape[-2:]), index)
         for key, value in s.extras.items():
             target[key] = torch.as_tensor(value)

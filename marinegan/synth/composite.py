@@ -158,32 +158,37 @@ def _poisson(out: np.ndarray, rgb: np.ndarray, visible: np.ndarray, x0: int, y0:
     return cloned[y0 : y0 + side, x0 : x0 + side, ::-1]
 
 
-def _channels_last(background: torch.Tensor) -> np.ndarray:
+def channels_last(background: torch.Tensor) -> np.ndarray:
     """A writable channels-last uint8 copy ``(H, W, 3)`` of a ``(3, H, W)`` image tensor."""
     if background.dtype != torch.uint8:
         background = background.round().clamp(0, 255).to(torch.uint8)
     return np.array(background[:3].permute(1, 2, 0).numpy(), order="C", copy=True)  # never write into the input
 
 
-def composite(
-    background: torch.Tensor,
+Region = tuple[int, int, int]  # (x0, y0, side): the square a pasted object was blended into
+Patch = tuple[int, int, np.ndarray]  # (y, x, uint8 (h, w, 3)): pixels to write back at (y, x)
+
+
+def paste_objects(
+    out: np.ndarray,
     sprites: torch.Tensor,
     rng: torch.Generator,
     options: CompositeOptions,
     occupied: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Paste ``sprites`` onto ``background``, keeping clear of the ``occupied`` boxes ``(M, 4)`` too.
+) -> tuple[torch.Tensor, torch.Tensor, list[Region]]:
+    """Paste ``sprites`` into ``out`` (channels-last uint8 ``(H, W, 3)``, written in place).
 
-    Returns ``(image uint8 (3, H, W), boxes float (K', 4) XYXY, kept long (K',))`` where ``kept``
-    indexes the sprites that were placed (an invisible sprite or one without room is left out).
-    Random draws per sprite, in order: side and flip (2 uniforms), then up to 10 placements (2 each).
-    The image is a ``(3, H, W)`` view of channels-last memory, as marinegan's readers return.
+    Keeps clear of the ``occupied`` boxes ``(M, 4)``. Returns ``(boxes float (K', 4) XYXY, kept long (K',),
+    regions)``: ``kept`` indexes the sprites that were placed (an invisible sprite or one without room is
+    left out) and ``regions`` holds the ``(x0, y0, side)`` square each placed object was blended into, in
+    order; nothing outside them is written. Random draws per sprite, in order: side and flip (2 uniforms),
+    then up to 10 placements (2 each).
     """
-    out = _channels_last(background)
     h, w = out.shape[:2]
     short = min(h, w)
     boxes: list[tuple[float, float, float, float]] = []
     kept: list[int] = []
+    regions: list[Region] = []
     taken = [tuple(b) for b in occupied.float().reshape(-1, 4).tolist()] if occupied is not None else []
     lo, hi = options.scale
     sprites_hwc = np.ascontiguousarray(sprites.permute(0, 2, 3, 1).numpy())
@@ -211,5 +216,48 @@ def composite(
         boxes.append(box)
         taken.append(box)
         kept.append(k)
+        regions.append((x0, y0, side))
     box_tensor = torch.tensor(boxes, dtype=torch.float32) if boxes else torch.zeros(0, 4)
-    return torch.from_numpy(out).permute(2, 0, 1), box_tensor, torch.tensor(kept, dtype=torch.long)
+    return box_tensor, torch.tensor(kept, dtype=torch.long), regions
+
+
+def composite(
+    background: torch.Tensor,
+    sprites: torch.Tensor,
+    rng: torch.Generator,
+    options: CompositeOptions,
+    occupied: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Paste ``sprites`` onto a copy of ``background``, keeping clear of the ``occupied`` boxes ``(M, 4)`` too.
+
+    Returns ``(image uint8 (3, H, W), boxes float (K', 4) XYXY, kept long (K',))`` as :func:`paste_objects`.
+    The image is a ``(3, H, W)`` view of channels-last memory, as marinegan's readers return; the
+    background is never written into.
+    """
+    out = channels_last(background)
+    boxes, kept, _ = paste_objects(out, sprites, rng, options, occupied)
+    return torch.from_numpy(out).permute(2, 0, 1), boxes, kept
+
+
+def changed_patches(before: np.ndarray, after: np.ndarray, regions: list[Region]) -> list[Patch]:
+    """What compositing changed: per region, the smallest crop of ``after`` holding every pixel that differs.
+
+    ``before`` and ``after`` are channels-last uint8 ``(H, W, 3)``. Writing the patches back into a copy of
+    ``before`` (:func:`apply_patches`, in any order: each holds final pixels) gives ``after`` exactly, since
+    compositing writes nowhere outside its regions. Regions whose pixels did not change give no patch.
+    """
+    patches: list[Patch] = []
+    for x0, y0, side in regions:
+        changed = cv2.compare(before[y0 : y0 + side, x0 : x0 + side], after[y0 : y0 + side, x0 : x0 + side],
+                              cv2.CMP_NE).max(axis=2)
+        x, y, w, h = cv2.boundingRect(changed)
+        if w:
+            patches.append((y0 + y, x0 + x, after[y0 + y : y0 + y + h, x0 + x : x0 + x + w].copy()))
+    return patches
+
+
+def apply_patches(out: np.ndarray, patches: list[Patch]) -> np.ndarray:
+    """Write ``patches`` (from :func:`changed_patches`) into ``out`` (channels-last uint8) in place; returns it."""
+    for y, x, patch in patches:
+        out[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+    return out

@@ -10,8 +10,14 @@ How generation is organised:
   outputs (small sprites, uint8) are kept in an LRU cache of ``cache_blocks`` blocks, so memory is
   bounded. Pasting onto a background (composite mode) is per-item CPU work in ``__getitem__``.
 - Sequential access generates each block once. Shuffled access over a lazy set would regenerate
-  blocks: use ``materialize=True`` (everything generated up front, with a progress bar) for
-  shuffled training; a warning says so when it happens.
+  blocks: use ``materialize=True`` for shuffled training; a warning says so when it happens.
+- ``materialize=True`` does the expensive work once, up front, with a progress bar: every block is
+  generated and, in composite mode, every item is composited once. Each item keeps only the pixels its
+  objects changed (one crop per pasted object) and its target, so a later read costs reading the
+  background plus writing a few small crops back: a synthetic item costs about what a real one does,
+  epoch after epoch. The stored items equal live compositing bit for bit. Backgrounds that do not read
+  the same pixels twice (random transforms) are detected by a fingerprint; such items are composited
+  live, with a warning.
 - CUDA is used in the process that builds the set (``device="auto"``). Inside DataLoader worker
   processes CUDA is never initialised: workers run a CPU copy of the generator. For CUDA speed
   use ``num_workers=0`` or ``materialize=True`` (workers then only read the materialised tensors).
@@ -21,25 +27,73 @@ from __future__ import annotations
 
 import copy
 import warnings
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import Dataset, Subset, get_worker_info
 from torchvision import tv_tensors
 from tqdm.auto import tqdm
 
-from marinegan.data.base import BACKGROUND, make_target
+from marinegan.data.base import BACKGROUND, DetectionDataset, make_target
 from marinegan.device import resolve_device
 from marinegan.errors import ConfigError
 from marinegan.images import to_uint8
 from marinegan.models.dcgan import Generator
-from marinegan.synth.composite import CompositeOptions, composite
+from marinegan.synth.composite import (
+    CompositeOptions,
+    Patch,
+    apply_patches,
+    changed_patches,
+    channels_last,
+    paste_objects,
+)
 from marinegan.synth.seeding import index_generator
 
 Mode = Literal["composite", "scene"]
 _LATENT, _PLACEMENT = 0, 1
+
+
+def pixel_fingerprint(image: torch.Tensor) -> int:
+    """A cheap checksum of a uint8 ``(C, H, W)`` image: its shape and a sparse grid of its pixels.
+
+    Enough to tell that a dataset returned different pixels for the same index (a random flip, crop or
+    colour jitter changes the grid), in about 2 microseconds for a 480x360 frame.
+    """
+    grid = np.ascontiguousarray(image.numpy()[:, ::17, ::17])
+    return zlib.crc32(grid.tobytes(), zlib.crc32(np.asarray(image.shape, np.int64).tobytes()))
+
+
+def read_pixels(dataset: Dataset, index: int) -> tuple[torch.Tensor, bool]:
+    """The image of ``dataset[index]`` without its target, and whether that memory is the caller's to write.
+
+    A marinegan reader without transforms (or a ``Subset`` of one) decodes the file alone, into fresh
+    memory; any other dataset is indexed as usual and its image must be copied before writing.
+    """
+    while isinstance(dataset, Subset):
+        dataset, index = dataset.dataset, dataset.indices[index]
+    if isinstance(dataset, DetectionDataset) and dataset.transforms is None:
+        return dataset.read_image(index), True
+    return dataset[index][0], False
+
+
+@dataclass(frozen=True)
+class StoredComposite:
+    """One composited item as ``materialize()`` keeps it: what to re-read and what to write back."""
+
+    background_index: int
+    fingerprint: int  # of the background's pixels when composited
+    boxes: torch.Tensor  # float (K, 4): the background's kept boxes, then the pasted objects'
+    labels: torch.Tensor  # int64 (K,)
+    patches: list[Patch]  # the changed pixels, one crop per pasted object
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.nbytes for _, _, p in self.patches) + self.boxes.nbytes + self.labels.nbytes
 
 
 class SyntheticPlasticDataset(Dataset):
@@ -65,7 +119,9 @@ class SyntheticPlasticDataset(Dataset):
         min_objects, max_objects: objects per composite image.
         options: placement (:class:`~marinegan.synth.composite.CompositeOptions`).
         cache_blocks: blocks kept in the LRU cache (lazy mode).
-        materialize: generate every block up front (progress bar) and keep them.
+        materialize: do the work up front (progress bar) and keep it: every block is generated and, in
+            composite mode, every item composited once (only its changed pixels are kept), so later
+            reads cost about what reading a background does. Recommended for shuffled training.
         progress: show the progress bar of ``materialize`` (it is never shown for a single block).
         transforms: called as ``transforms(image, target)``.
         revision: Hub revision when ``generator`` is a repo id.
@@ -143,7 +199,8 @@ class SyntheticPlasticDataset(Dataset):
             )
         self._cache: OrderedDict[int, list[torch.Tensor]] = OrderedDict()
         self._generated_blocks: set[int] = set()
-        self._warned_thrash = False
+        self._stored: list[StoredComposite] = []
+        self._warned_thrash = self._warned_changed = False
         self.progress = progress
         self.materialized = False
 
@@ -233,43 +290,109 @@ class SyntheticPlasticDataset(Dataset):
         return self._cache[block][index - block * self.batch_size]
 
     def materialize(self) -> SyntheticPlasticDataset:
-        """Generate every block now (with a progress bar) and keep them all; returns ``self``."""
+        """Do the work now, with a progress bar, and keep it; returns ``self``.
+
+        Scene mode keeps every generated block. Composite mode generates each block, composites its
+        items once and keeps only their changed pixels and targets (:meth:`stored_nbytes`), then drops
+        the block's sprites; reading an item re-reads its background and writes those pixels back.
+        """
         self.materialized = True  # from here on, _sprites keeps every block it generates
-        for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False,
-                          disable=not self.progress or self.num_blocks < 2):
-            self._sprites(block * self.batch_size)
+        if self.mode == "scene":
+            for block in tqdm(range(self.num_blocks), desc="generating synthetic samples", leave=False,
+                              disable=not self.progress or self.num_blocks < 2):
+                self._sprites(block * self.batch_size)
+            return self
+        if self._stored:
+            return self
+        stored = []
+        for index in tqdm(range(self.length), desc="generating and compositing synthetic samples", leave=False,
+                          disable=not self.progress or self.length < 2):
+            stored.append(self._store(index))
+            if (index + 1) % self.batch_size == 0 or index + 1 == self.length:
+                self._cache.pop(index // self.batch_size, None)  # stored items need no sprites (a live
+        self._stored = stored                                      # fallback regenerates its block)
         return self
+
+    def stored_nbytes(self) -> int:
+        """Bytes a materialised set holds: stored composites, plus sprites (or cut-outs) of blocks kept."""
+        sprites = sum(t.nbytes for block in self._cache.values() for t in block)
+        return sprites + sum(item.nbytes for item in self._stored)
+
+    def _store(self, index: int) -> StoredComposite:
+        bg_index, before, after, boxes, labels, regions = self._compose(index)
+        return StoredComposite(bg_index, pixel_fingerprint(before), boxes, labels,
+                               changed_patches(before.permute(1, 2, 0).numpy(), after, regions))
 
     def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict]:
         if not -self.length <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} samples")
         index %= self.length
-        sprites = self._sprites(index)
         if self.mode == "scene":
-            image = sprites[0]
+            image = self._sprites(index)[0]
             target = make_target(torch.zeros(0, 4), torch.zeros(0), tuple(image.shape[-2:]), index, synthetic=True)
             target["image_label"] = self.label
+        elif self._stored:
+            image, target = self._restore(index)
         else:
-            image, target = self._composite(index, sprites)
+            image, target = self._composite(index)
         image = tv_tensors.Image(image)
         if self.transforms is not None:
             image, target = self.transforms(image, target)
         return image, target
 
-    def _composite(self, index: int, sprites: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    @staticmethod
+    def _checked(background: torch.Tensor) -> torch.Tensor:
+        background = torch.as_tensor(background)
+        if background.dtype != torch.uint8 or background.dim() != 3:
+            raise ConfigError("backgrounds must yield uint8 images (3, H, W), as marinegan's readers do")
+        return background[:3]
+
+    def _background(self, index: int) -> tuple[torch.Tensor, dict]:
+        background, target = self.backgrounds[index]
+        return self._checked(background), target
+
+    def _compose(self, index: int) -> tuple[int, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor, list]:
+        """Composite item ``index`` live: ``(background index, background (3, H, W), image (H, W, 3), boxes,
+        labels, regions)``, the image in channels-last uint8 memory."""
         rng = index_generator(self.seed, index, _PLACEMENT)
         bg_index = int(torch.randint(len(self.backgrounds), (1,), generator=rng))
-        background, bg_target = self.backgrounds[bg_index]
-        background = torch.as_tensor(background)
-        if background.dtype != torch.uint8:
-            raise ConfigError("backgrounds must yield uint8 images (3, H, W), as marinegan's readers do")
+        background, bg_target = self._background(bg_index)
         kept_boxes, kept_labels = torch.zeros(0, 4), torch.zeros(0, dtype=torch.int64)
         if self.keep_background_boxes and isinstance(bg_target, dict) and len(bg_target.get("boxes", [])):
-            kept_boxes = torch.as_tensor(bg_target["boxes"]).float().reshape(-1, 4)
+            kept_boxes = torch.as_tensor(bg_target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
             kept_labels = torch.as_tensor(bg_target["labels"], dtype=torch.int64)
-        image, boxes, _ = composite(background[:3], sprites, rng, self.options, occupied=kept_boxes)
-        boxes = torch.cat([kept_boxes, boxes])
-        labels = torch.cat([kept_labels, torch.full((len(boxes) - len(kept_boxes),), self.label, dtype=torch.int64)])
+        out = channels_last(background)
+        boxes, _, regions = paste_objects(out, self._sprites(index), rng, self.options, occupied=kept_boxes)
+        labels = torch.cat([kept_labels, torch.full((len(boxes),), self.label, dtype=torch.int64)])
+        return bg_index, background, out, torch.cat([kept_boxes, boxes]), labels, regions
+
+    def _composite(self, index: int) -> tuple[torch.Tensor, dict]:
+        bg_index, _, out, boxes, labels, _ = self._compose(index)
+        return self._item(index, bg_index, out, boxes, labels)
+
+    def _restore(self, index: int) -> tuple[torch.Tensor, dict]:
+        """A materialised item: its background read again, its stored pixels written back."""
+        stored = self._stored[index]
+        pixels, writable = read_pixels(self.backgrounds, stored.background_index)
+        background = self._checked(pixels)
+        if pixel_fingerprint(background) != stored.fingerprint:
+            if not self._warned_changed:
+                self._warned_changed = True
+                warnings.warn(
+                    f"background {stored.background_index} reads different pixels than when this set was "
+                    "materialised (random transforms on the backgrounds?): such items are composited live, which "
+                    "is slower. Apply augmentations to the synthetic or mixed set instead of the backgrounds.",
+                    stacklevel=3,
+                )
+            return self._composite(index)
+        hwc = background.permute(1, 2, 0)
+        out = hwc.numpy() if writable and hwc.is_contiguous() else channels_last(background)  # else: never write
+        out = apply_patches(out, stored.patches)                                               # into the input
+        return self._item(index, stored.background_index, out, stored.boxes, stored.labels)
+
+    def _item(self, index: int, bg_index: int, out: np.ndarray, boxes: torch.Tensor,
+              labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        image = torch.from_numpy(out).permute(2, 0, 1)
         target = make_target(boxes, labels, tuple(image.shape[-2:]), index, synthetic=True)
         target["background_index"] = bg_index
         return image, target
