@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -118,6 +120,16 @@ def test_materialised_items_equal_live_compositing_bit_for_bit(rgba_generator, b
         assert_same_items(a, b)
         assert a[1]["background_index"] == b[1]["background_index"] and a[1]["image_id"] == b[1]["image_id"] == i
         assert type(a[0]) is type(b[0]) and a[0].shape == b[0].shape
+
+
+def test_editing_a_read_item_in_place_changes_nothing_stored(rgba_generator, backgrounds):
+    ds = composite_set(rgba_generator, backgrounds, length=4, materialize=True, progress=False)
+    first = copy.deepcopy(ds[2])  # a snapshot that shares no memory with the set
+    image, target = ds[2]
+    image.zero_()
+    target["boxes"].mul_(0.5)
+    target["labels"].fill_(7)
+    assert_same_items(ds[2], first)
 
 
 def test_materialised_set_notices_backgrounds_that_read_differently(rgba_generator, tmp_path):

@@ -108,7 +108,7 @@ class CopyPasteArm:
         from marinegan.synth import CopyPasteDataset
 
         return CopyPasteDataset(self.cutouts, length, backgrounds=backgrounds, seed=seed, label=self.label,
-                                options=self.options)
+                                options=self.options, materialize=True, progress=False)
 
     def describe(self) -> str:
         pixels = fingerprint(getattr(self.cutouts, "images", self.cutouts))

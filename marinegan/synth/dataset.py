@@ -388,7 +388,8 @@ class SyntheticPlasticDataset(Dataset):
         hwc = background.permute(1, 2, 0)
         out = hwc.numpy() if writable and hwc.is_contiguous() else channels_last(background)  # else: never write
         out = apply_patches(out, stored.patches)                                               # into the input
-        return self._item(index, stored.background_index, out, stored.boxes, stored.labels)
+        # copies: a caller editing a target in place must not change what later epochs read
+        return self._item(index, stored.background_index, out, stored.boxes.clone(), stored.labels.clone())
 
     def _item(self, index: int, bg_index: int, out: np.ndarray, boxes: torch.Tensor,
               labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
