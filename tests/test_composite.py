@@ -111,6 +111,17 @@ def test_stored_patches_rebuild_the_composite_exactly(trial):
     assert sum(p.size for _, _, p in patches) <= sum(side * side * 3 for _, _, side in regions)
 
 
+def test_a_patch_is_the_tight_box_of_the_changed_pixels_whichever_channel_changed():
+    before = np.zeros((20, 30, 3), np.uint8)
+    after = before.copy()
+    after[3, 7, 2] = 1  # only blue, at the right edge of the change
+    after[9, 4, 0] = 5  # only red, at its bottom-left
+    after[0, 0] = 9  # outside the region: not the region's business
+    patches = changed_patches(before, after, [(2, 1, 12)])  # x0=2, y0=1, side 12
+    assert [(y, x, p.shape) for y, x, p in patches] == [(3, 4, (7, 4, 3))]
+    assert changed_patches(before, before.copy(), [(2, 1, 12)]) == []
+
+
 class InMemoryFrames(torch.utils.data.Dataset):
     """Random frames held in memory with a box each: __getitem__ returns the same tensors every time,
     as a user's own in-memory dataset would, so nothing may write into them."""

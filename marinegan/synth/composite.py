@@ -8,9 +8,14 @@ leave the image.
 How it stays cheap (a composited sample should cost little more than reading its background):
 the image stays uint8 in the channels-last layout that image decoders produce (marinegan's readers
 return ``(3, H, W)`` views of such memory, so no transpose is needed); each sprite is resized once in
-uint8; only the ``side x side`` region under it is touched; colour matching is a per-channel lookup
-table and alpha blending one OpenCV call (``cv2.blendLinear``). The result is a pure function of the
+uint8; only the ``side x side`` region under it is touched; colour matching is one per-channel
+multiply and alpha blending one OpenCV call (``cv2.blendLinear``). The result is a pure function of the
 inputs and ``rng``'s state, bit for bit.
+
+What the per-object work still costs (a blend, a resize and a colour match per object, about 0.4 ms per
+sample on a 480x360 frame) is paid once per item by a materialised set: :func:`changed_patches` keeps
+what compositing changed and :func:`apply_patches` writes it back onto a re-read background, which
+gives the same image bit for bit.
 """
 
 from __future__ import annotations
@@ -247,12 +252,15 @@ def changed_patches(before: np.ndarray, after: np.ndarray, regions: list[Region]
     compositing writes nowhere outside its regions. Regions whose pixels did not change give no patch.
     """
     patches: list[Patch] = []
+    channels = after.shape[2]
     for x0, y0, side in regions:
         changed = cv2.compare(before[y0 : y0 + side, x0 : x0 + side], after[y0 : y0 + side, x0 : x0 + side],
-                              cv2.CMP_NE).max(axis=2)
-        x, y, w, h = cv2.boundingRect(changed)
+                              cv2.CMP_NE)  # (side, side, C), 255 where a channel differs
+        # one row of C * side values per image row: its bounding rect, in pixels, is columns // C
+        x, y, w, h = cv2.boundingRect(changed.reshape(side, side * channels))
         if w:
-            patches.append((y0 + y, x0 + x, after[y0 + y : y0 + y + h, x0 + x : x0 + x + w].copy()))
+            left, right = x0 + x // channels, x0 + (x + w - 1) // channels + 1
+            patches.append((y0 + y, left, after[y0 + y : y0 + y + h, left:right].copy()))
     return patches
 
 
