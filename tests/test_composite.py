@@ -122,6 +122,31 @@ def test_a_patch_is_the_tight_box_of_the_changed_pixels_whichever_channel_change
     assert changed_patches(before, before.copy(), [(2, 1, 12)]) == []
 
 
+def test_stored_composites_round_trip_items_with_and_without_objects():
+    import pickle
+
+    from marinegan.synth.stored import StoredComposites, StoredItem
+
+    g = torch.Generator().manual_seed(0)
+    crop = lambda h, w: torch.randint(0, 256, (h, w, 3), generator=g, dtype=torch.uint8).numpy()  # noqa: E731
+    items = [
+        StoredItem(4, 123, torch.tensor([[1.0, 2.0, 5.0, 9.0]]), torch.tensor([2]), [(1, 1, crop(8, 4))]),
+        StoredItem(0, 2**32 - 1, torch.zeros(0, 4), torch.zeros(0, dtype=torch.long), []),  # nothing pasted
+        StoredItem(2, 7, torch.tensor([[0.0, 0.0, 3.0, 3.0], [4.0, 4.0, 8.0, 6.0]]), torch.tensor([1, 1]),
+                   [(0, 0, crop(3, 3)), (4, 4, crop(2, 4))]),
+    ]
+    stored = pickle.loads(pickle.dumps(StoredComposites.build(items)))  # as spawned DataLoader workers get it
+    assert len(stored) == 3
+    for want, got in zip(items, (stored[i] for i in range(3)), strict=True):
+        assert (got.background_index, got.fingerprint) == (want.background_index, want.fingerprint)
+        assert torch.equal(got.boxes, want.boxes) and torch.equal(got.labels, want.labels)
+        assert [(y, x) for y, x, _ in got.patches] == [(y, x) for y, x, _ in want.patches]
+        assert all(np.array_equal(a, b) for (_, _, a), (_, _, b) in zip(got.patches, want.patches, strict=True))
+    assert stored.nbytes >= sum(p.nbytes for item in items for _, _, p in item.patches)
+    with pytest.raises(ValueError, match="read-only"):
+        stored[0].patches[0][2][0, 0, 0] = 1
+
+
 class InMemoryFrames(torch.utils.data.Dataset):
     """Random frames held in memory with a box each: __getitem__ returns the same tensors every time,
     as a user's own in-memory dataset would, so nothing may write into them."""
@@ -152,7 +177,7 @@ def test_materialised_items_equal_a_reference_built_from_first_principles(blend)
     options = CompositeOptions(blend=blend, color_match=0.5, max_overlap=0.5)
     ds = CopyPasteDataset(cutouts, 10, backgrounds=frames, seed=3, batch_size=4, options=options, materialize=True,
                           progress=False)
-    assert ds._stored and not ds._cache, "materialised: composites stored, sprites dropped"
+    assert ds._stored is not None and not ds._cache, "materialised: composites stored, sprites dropped"
     for i in range(len(ds)):
         objects = index_generator(3, i, 0)  # stream 0: object count, then which cut-outs
         n = int(torch.randint(1, 4, (1,), generator=objects))

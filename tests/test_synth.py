@@ -113,7 +113,7 @@ def test_materialised_items_equal_live_compositing_bit_for_bit(rgba_generator, b
     live = composite_set(rgba_generator, backgrounds, length=10, batch_size=4, options=options)
     stored = composite_set(rgba_generator, backgrounds, length=10, batch_size=4, options=options, materialize=True,
                            progress=False)
-    assert len(stored._stored) == 10 and not stored._cache, "composites kept, sprites dropped"
+    assert stored._stored is not None and len(stored._stored) == 10 and not stored._cache, "sprites dropped"
     assert 0 < stored.stored_nbytes() < 10 * 96 * 96 * 3, "only changed pixels are kept, not whole frames"
     for i in reversed(range(10)):
         a, b = live[i], stored[i]

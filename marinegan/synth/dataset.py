@@ -8,7 +8,8 @@ How generation is organised:
   equal to float rounding between CPU and CUDA, whose kernels differ).
 - The generator runs once per **block** of ``batch_size`` consecutive indices, batched; the block's
   outputs (small sprites, uint8) are kept in an LRU cache of ``cache_blocks`` blocks, so memory is
-  bounded. Pasting onto a background (composite mode) is per-item CPU work in ``__getitem__``.
+  bounded. Pasting onto a background (composite mode) is per-item CPU work in ``__getitem__`` for a
+  set that is not materialised.
 - Sequential access generates each block once. Shuffled access over a lazy set would regenerate
   blocks: use ``materialize=True`` for shuffled training; a warning says so when it happens.
 - ``materialize=True`` does the expensive work once, up front, with a progress bar: every block is
@@ -27,73 +28,27 @@ from __future__ import annotations
 
 import copy
 import warnings
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Subset, get_worker_info
+from torch.utils.data import Dataset, get_worker_info
 from torchvision import tv_tensors
 from tqdm.auto import tqdm
 
-from marinegan.data.base import BACKGROUND, DetectionDataset, make_target
+from marinegan.data.base import BACKGROUND, make_target
 from marinegan.device import resolve_device
 from marinegan.errors import ConfigError
 from marinegan.images import to_uint8
 from marinegan.models.dcgan import Generator
-from marinegan.synth.composite import (
-    CompositeOptions,
-    Patch,
-    apply_patches,
-    changed_patches,
-    channels_last,
-    paste_objects,
-)
+from marinegan.synth.composite import CompositeOptions, apply_patches, changed_patches, channels_last, paste_objects
 from marinegan.synth.seeding import index_generator
+from marinegan.synth.stored import StoredComposites, StoredItem, pixel_fingerprint, read_pixels
 
 Mode = Literal["composite", "scene"]
 _LATENT, _PLACEMENT = 0, 1
-
-
-def pixel_fingerprint(image: torch.Tensor) -> int:
-    """A cheap checksum of a uint8 ``(C, H, W)`` image: its shape and a sparse grid of its pixels.
-
-    Enough to tell that a dataset returned different pixels for the same index (a random flip, crop or
-    colour jitter changes the grid), in about 2 microseconds for a 480x360 frame.
-    """
-    grid = np.ascontiguousarray(image.numpy()[:, ::17, ::17])
-    return zlib.crc32(grid.tobytes(), zlib.crc32(np.asarray(image.shape, np.int64).tobytes()))
-
-
-def read_pixels(dataset: Dataset, index: int) -> tuple[torch.Tensor, bool]:
-    """The image of ``dataset[index]`` without its target, and whether that memory is the caller's to write.
-
-    A marinegan reader without transforms (or a ``Subset`` of one) decodes the file alone, into fresh
-    memory; any other dataset is indexed as usual and its image must be copied before writing.
-    """
-    while isinstance(dataset, Subset):
-        dataset, index = dataset.dataset, dataset.indices[index]
-    if isinstance(dataset, DetectionDataset) and dataset.transforms is None:
-        return dataset.read_image(index), True
-    return dataset[index][0], False
-
-
-@dataclass(frozen=True)
-class StoredComposite:
-    """One composited item as ``materialize()`` keeps it: what to re-read and what to write back."""
-
-    background_index: int
-    fingerprint: int  # of the background's pixels when composited
-    boxes: torch.Tensor  # float (K, 4): the background's kept boxes, then the pasted objects'
-    labels: torch.Tensor  # int64 (K,)
-    patches: list[Patch]  # the changed pixels, one crop per pasted object
-
-    @property
-    def nbytes(self) -> int:
-        return sum(p.nbytes for _, _, p in self.patches) + self.boxes.nbytes + self.labels.nbytes
 
 
 class SyntheticPlasticDataset(Dataset):
@@ -199,7 +154,7 @@ class SyntheticPlasticDataset(Dataset):
             )
         self._cache: OrderedDict[int, list[torch.Tensor]] = OrderedDict()
         self._generated_blocks: set[int] = set()
-        self._stored: list[StoredComposite] = []
+        self._stored: StoredComposites | None = None
         self._warned_thrash = self._warned_changed = False
         self.progress = progress
         self.materialized = False
@@ -302,26 +257,26 @@ class SyntheticPlasticDataset(Dataset):
                               disable=not self.progress or self.num_blocks < 2):
                 self._sprites(block * self.batch_size)
             return self
-        if self._stored:
+        if self._stored is not None:
             return self
-        stored = []
+        items = []
         for index in tqdm(range(self.length), desc="generating and compositing synthetic samples", leave=False,
                           disable=not self.progress or self.length < 2):
-            stored.append(self._store(index))
+            items.append(self._store(index))
             if (index + 1) % self.batch_size == 0 or index + 1 == self.length:
                 self._cache.pop(index // self.batch_size, None)  # stored items need no sprites (a live
-        self._stored = stored                                      # fallback regenerates its block)
+        self._stored = StoredComposites.build(items)               # fallback regenerates its block)
         return self
 
     def stored_nbytes(self) -> int:
         """Bytes a materialised set holds: stored composites, plus sprites (or cut-outs) of blocks kept."""
         sprites = sum(t.nbytes for block in self._cache.values() for t in block)
-        return sprites + sum(item.nbytes for item in self._stored)
+        return sprites + (self._stored.nbytes if self._stored is not None else 0)
 
-    def _store(self, index: int) -> StoredComposite:
+    def _store(self, index: int) -> StoredItem:
         bg_index, before, after, boxes, labels, regions = self._compose(index)
-        return StoredComposite(bg_index, pixel_fingerprint(before), boxes, labels,
-                               changed_patches(before.permute(1, 2, 0).numpy(), after, regions))
+        return StoredItem(bg_index, pixel_fingerprint(before), boxes, labels,
+                          changed_patches(before.permute(1, 2, 0).numpy(), after, regions))
 
     def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict]:
         if not -self.length <= index < self.length:
@@ -331,7 +286,7 @@ class SyntheticPlasticDataset(Dataset):
             image = self._sprites(index)[0]
             target = make_target(torch.zeros(0, 4), torch.zeros(0), tuple(image.shape[-2:]), index, synthetic=True)
             target["image_label"] = self.label
-        elif self._stored:
+        elif self._stored is not None:
             image, target = self._restore(index)
         else:
             image, target = self._composite(index)
@@ -388,8 +343,7 @@ class SyntheticPlasticDataset(Dataset):
         hwc = background.permute(1, 2, 0)
         out = hwc.numpy() if writable and hwc.is_contiguous() else channels_last(background)  # else: never write
         out = apply_patches(out, stored.patches)                                               # into the input
-        # copies: a caller editing a target in place must not change what later epochs read
-        return self._item(index, stored.background_index, out, stored.boxes.clone(), stored.labels.clone())
+        return self._item(index, stored.background_index, out, stored.boxes, stored.labels)
 
     def _item(self, index: int, bg_index: int, out: np.ndarray, boxes: torch.Tensor,
               labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
