@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,9 +56,41 @@ def test_run_ablation(tmp_path):
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("bench_*.py")))
-def test_benchmark_prints_its_table(script, tmp_path):
-    out = run(f"benchmarks/{script}", "--quick", "--repeat", "1", "--device", "cpu", cwd=tmp_path)
+def test_benchmark_prints_its_table_and_writes_its_json(script, tmp_path):
+    out = run(f"benchmarks/{script}", "--quick", "--repeat", "1", "--device", "cpu", "--json", "rows.json",
+              cwd=tmp_path)
     assert "| ---" in out and "1.000" in out  # a table with its baseline row
+    written = json.loads((tmp_path / "rows.json").read_text())
+    assert written["title"] in out and written["rows"]
+    for row in written["rows"]:
+        assert {"what", "value", "unit", "ratio"} <= set(row) and isinstance(row["value"], float)
+        assert "workers" not in row or row["workers"] in (0, 2)
+    assert any(row["ratio"] == 1.0 for row in written["rows"])
+
+
+def test_targets_reads_the_json_and_flags_a_missed_target(tmp_path):
+    def write(name, rows):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"title": name, "machine": "m", "rows": rows}))
+
+    def composite(ratio_at_2_workers):
+        return [{"what": "composite, materialised (default options)", "workers": w, "value": 1.0, "unit": "samples/s",
+                 "ratio": r} for w, r in ((0, 0.93), (2, ratio_at_2_workers))] + [
+            {"what": f"blend={b}: materialised", "workers": 0, "value": 1.0, "unit": "samples/s", "ratio": 0.5}
+            for b in ("poisson, color_match=0.5", "alpha, color_match=0.5 (default)")]
+
+    write("mixing", [{"what": "mix_datasets(real, synthetic, 0.3): 9 synthetic", "workers": w, "value": 1.0,
+                      "unit": "images/s", "ratio": 0.97} for w in (0, 2)])
+    write("generation", [{"what": "SyntheticPlasticDataset via DataLoader", "value": 1.0, "unit": "images/s",
+                          "ratio": 0.99}])
+    write("composite", composite(0.91))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/targets.py"), str(tmp_path), "--strict"],
+                          capture_output=True, text=True)
+    # the default blend row is a target too: 0.5 misses it, while the poisson row only shows its cost
+    assert proc.returncode == 1 and "5 of 6 targets met" in proc.stdout and "(cost shown)" in proc.stdout
+    write("composite", [r | {"ratio": 0.95} if r["what"].startswith("blend=alpha") else r for r in composite(0.89)])
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/targets.py"), str(tmp_path), "--strict"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "| 2 workers | 0.890 | >= 0.90 | **no** |" in proc.stdout
 
 
 def test_blend_modes_picture(tmp_path):
