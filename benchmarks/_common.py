@@ -54,19 +54,29 @@ def backgrounds(n: int, *, toy: bool = False, split: str = "train"):
     return ds, f"{len(ds)} procedural toy scenes (PNG, 256x256; real frames not found)"
 
 
-def median_time(fn: Callable[[], int], repeat: int, device: torch.device) -> tuple[float, int]:
-    """Run ``fn`` once to warm up, then ``repeat`` times; return (median seconds, items per run)."""
-    n = fn()
-    times = []
+def interleaved(fns: dict[str, Callable[[], int]], repeat: int, device: torch.device,
+                baseline: str) -> dict[str, tuple[float, float]]:
+    """Time several candidates round-robin against ``baseline``: ``{name: (items/s, ratio)}``.
+
+    Each function runs once to warm up, then ``repeat`` rounds run every function once, in turn. A
+    shared machine's speed drifts over minutes; timing a baseline's repeats and then a candidate's lets
+    that drift into the ratio, while a round takes seconds. So ``ratio`` is the median over rounds of
+    (candidate items/s / baseline items/s in the same round), and ``items/s`` the median over rounds.
+    """
+    for fn in fns.values():
+        fn()
+    rates: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        n = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), n
+        for name, fn in fns.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            n = fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            rates[name].append(n / (time.perf_counter() - t))
+    return {name: (statistics.median(r), statistics.median(a / b for a, b in zip(r, rates[baseline], strict=True)))
+            for name, r in rates.items()}
 
 
 def table(title: str, headers: list[str], rows: list[list]) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from torch.utils.data import DataLoader, Subset
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import backgrounds, median_time, parser, table, write_json  # noqa: E402
+from _common import backgrounds, interleaved, parser, table, write_json  # noqa: E402
 
 from marinegan import CompositeOptions, SyntheticPlasticDataset, load_generator, resolve_device  # noqa: E402
 
@@ -63,53 +63,44 @@ def main() -> None:
     same_backgrounds = Subset(real, [stored[i][1]["background_index"] for i in range(n)])
     frame_bytes = sum(image.numel() for image, _ in same_backgrounds) / n
     live_default = live()
-    read_s = {}  # seconds per background read, per worker count
+    read_rate = {}  # background reads per second, per worker count
+    baseline = "read the same backgrounds only (baseline)"
     for workers in (0, 2):
-        t_bg, _ = median_time(lambda w=workers: read(same_backgrounds, w), args.repeat, dev)
-        read_s[workers] = t_bg / n
-        t_mat, _ = median_time(lambda w=workers: read(stored, w), args.repeat, dev)
-        t_live, _ = median_time(lambda w=workers: read(live_default, w), args.repeat, dev)
-        t_lazy, _ = median_time(lambda w=workers: read(synthetic(), w), args.repeat, dev)
-        rows += [
-            {"what": "read the same backgrounds only (baseline)", "workers": workers, "value": n / t_bg,
-             "unit": "samples/s", "ratio": 1.0},
-            {"what": "composite, materialised (default options)", "workers": workers, "value": n / t_mat,
-             "unit": "samples/s", "ratio": t_bg / t_mat},
-            {"what": "composite live, sprites generated (default options)", "workers": workers,
-             "value": n / t_live, "unit": "samples/s", "ratio": t_bg / t_live},
-            {"what": "composite lazy: generator runs per block of 128", "workers": workers, "value": n / t_lazy,
-             "unit": "samples/s", "ratio": t_bg / t_lazy},
-        ]
+        got = interleaved({
+            baseline: lambda w=workers: read(same_backgrounds, w),
+            "composite, materialised (default options)": lambda w=workers: read(stored, w),
+            "composite live, sprites generated (default options)": lambda w=workers: read(live_default, w),
+            "composite lazy: generator runs per block of 128": lambda w=workers: read(synthetic(), w),
+        }, args.repeat, dev, baseline=baseline)
+        rows += [{"what": what, "workers": workers, "value": rate, "unit": "samples/s", "ratio": ratio}
+                 for what, (rate, ratio) in got.items()]
+        read_rate[workers] = got[baseline][0]
     rows += [
         {"what": "materialise once (generate + composite), default options", "workers": 0,
-         "value": t_materialise / n * 1e3, "unit": "ms/item", "ratio": (t_materialise / n) / read_s[0]},
+         "value": t_materialise / n * 1e3, "unit": "ms/item", "ratio": t_materialise / n * read_rate[0]},
         {"what": "memory a materialised set holds, default options", "workers": 0,
          "value": stored.stored_nbytes() / n / 1024, "unit": "KiB/item", "ratio": stored.stored_nbytes() / n /
          frame_bytes},
     ]
-    base = rows[0]["value"]
     for blend, match in BLENDS:
         options = CompositeOptions(blend=blend, color_match=match)
         label = f"blend={blend}, color_match={match}" + (" (default)" if (blend, match) == DEFAULT else "")
         ds_live = live(options)
-        t_live, _ = median_time(lambda d=ds_live: read(d, 0), args.repeat, dev)
         ds_mat, t_made = materialised(options)
-        t_mat, _ = median_time(lambda d=ds_mat: read(d, 0), args.repeat, dev)
-        rows += [
-            {"what": f"{label}: live", "workers": 0, "value": n / t_live, "unit": "samples/s",
-             "ratio": (n / t_live) / base},
-            {"what": f"{label}: materialised", "workers": 0, "value": n / t_mat, "unit": "samples/s",
-             "ratio": (n / t_mat) / base},
-            {"what": f"{label}: materialise once", "workers": 0, "value": t_made / n * 1e3, "unit": "ms/item",
-             "ratio": (t_made / n) / read_s[0]},
-        ]
+        got = interleaved({"baseline": lambda: read(same_backgrounds, 0), "live": lambda d=ds_live: read(d, 0),
+                           "materialised": lambda d=ds_mat: read(d, 0)}, args.repeat, dev, baseline="baseline")
+        rows += [{"what": f"{label}: {kind}", "workers": 0, "value": got[kind][0], "unit": "samples/s",
+                  "ratio": got[kind][1]} for kind in ("live", "materialised")]
+        rows.append({"what": f"{label}: materialise once", "workers": 0, "value": t_made / n * 1e3,
+                     "unit": "ms/item", "ratio": t_made / n * got["baseline"][0]})
     title = (f"Composite samples/s on {what_bg}; 1-3 objects from the default 64 px RGBA generator on {dev} "
-             f"(median of {args.repeat})")
+             f"(median of {args.repeat} rounds, round-robin)")
     print(table(title, ["workers", "what", "value", "unit", "ratio"],
                 [[r["workers"], r["what"], f"{r['value']:.3f}" if r["unit"] != "samples/s" else f"{r['value']:.1f}",
                   r["unit"], r["ratio"]] for r in rows]))
-    print("\nratio: samples/s against the baseline of the same workers; ms/item: in units of one background read; "
-          "KiB/item: as a fraction of one decoded frame.")
+    print("\nratio: samples/s against the baseline of the same workers, measured round-robin (median over rounds of "
+          "the ratio within a round; each blend against a baseline of its own rounds); ms/item: in units of one "
+          "background read; KiB/item: as a fraction of one decoded frame.")
     write_json(args.json, title, rows)
 
 

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import median_time, parser, table, write_json  # noqa: E402
+from _common import interleaved, parser, table, write_json  # noqa: E402
 
 from marinegan import DCGANConfig, Generator, SyntheticPlasticDataset, resolve_device  # noqa: E402
 from marinegan.images import to_uint8  # noqa: E402
@@ -39,12 +39,10 @@ def main() -> None:
         loader = DataLoader(ds, batch_size=batch, collate_fn=lambda items: torch.stack([im for im, _ in items]))
         return sum(len(b) for b in loader)
 
-    rows = []
-    t_raw, _ = median_time(raw, args.repeat, dev)
-    t_ds, _ = median_time(dataset, args.repeat, dev)
-    rows.append(["raw generator(z) + uint8 (baseline)", batch, f"{n / t_raw:.1f}", 1.0])
-    rows.append(["SyntheticPlasticDataset via DataLoader", batch, f"{n / t_ds:.1f}", t_raw / t_ds])
-    title = f"Generation on {dev}: images/s (median of {args.repeat})"
+    got = interleaved({"raw generator(z) + uint8 (baseline)": raw, "SyntheticPlasticDataset via DataLoader": dataset},
+                      args.repeat, dev, baseline="raw generator(z) + uint8 (baseline)")
+    rows = [[what, batch, f"{rate:.1f}", ratio] for what, (rate, ratio) in got.items()]
+    title = f"Generation on {dev}: images/s (median of {args.repeat} rounds, round-robin)"
     print(table(title, ["what", "batch", "images/s", "vs raw"], rows))
     json_rows = [{"what": r[0], "value": float(r[2]), "unit": "images/s", "ratio": r[3]} for r in rows]
 

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import backgrounds, median_time, parser, table, write_json  # noqa: E402
+from _common import backgrounds, interleaved, parser, table, write_json  # noqa: E402
 
 from marinegan import (  # noqa: E402
     SyntheticPlasticDataset,
@@ -58,22 +58,17 @@ def main() -> None:
 
     rows: list[dict] = []
     for workers in args.workers:
-        t_real, n_r = median_time(lambda w=workers: run(real, w), args.repeat, dev)
-        t_mix, n_m = median_time(lambda w=workers: run(mixed, w), args.repeat, dev)
-        t_cat, n_c = median_time(lambda w=workers: run(same_items, w), args.repeat, dev)
-        t_live, n_l = median_time(lambda w=workers: run(live_mixed, w), args.repeat, dev)
-        base = n_r / t_real
-        rows += [
-            {"what": "real set alone (baseline)", "workers": workers, "value": base, "unit": "images/s",
-             "ratio": 1.0},
-            {"what": f"ConcatDataset(real, first {n_syn} synthetic)", "workers": workers, "value": n_c / t_cat,
-             "unit": "images/s", "ratio": (n_c / t_cat) / base},
-            {"what": f"mix_datasets(real, synthetic, 0.3): {n_syn} synthetic", "workers": workers,
-             "value": n_m / t_mix, "unit": "images/s", "ratio": (n_m / t_mix) / base},
-            {"what": "the same mix, synthetic set not materialised (composites every read)", "workers": workers,
-             "value": n_l / t_live, "unit": "images/s", "ratio": (n_l / t_live) / base},
-        ]
-    title = f"Mixing: images/s through a shuffled DataLoader, {what} (median of {args.repeat})"
+        got = interleaved({
+            "real set alone (baseline)": lambda w=workers: run(real, w),
+            f"ConcatDataset(real, first {n_syn} synthetic)": lambda w=workers: run(same_items, w),
+            f"mix_datasets(real, synthetic, 0.3): {n_syn} synthetic": lambda w=workers: run(mixed, w),
+            "the same mix, synthetic set not materialised (composites every read)":
+                lambda w=workers: run(live_mixed, w),
+        }, args.repeat, dev, baseline="real set alone (baseline)")
+        rows += [{"what": what, "workers": workers, "value": rate, "unit": "images/s", "ratio": ratio}
+                 for what, (rate, ratio) in got.items()]
+    title = (f"Mixing: images/s through a shuffled DataLoader, {what} (median of {args.repeat} rounds, "
+             "round-robin)")
     print(table(title, ["workers", "what", "images/s", "vs real alone"],
                 [[r["workers"], r["what"], f"{r['value']:.1f}", r["ratio"]] for r in rows]))
     write_json(args.json, title, rows)

@@ -62,7 +62,7 @@ def run_demo(
     n_syn = max(1, mix_counts(len(real_ds), ratio, None)[1])
     synthetic = SyntheticPlasticDataset(g, n_syn, backgrounds=real_ds, label=label, seed=seed, device=device,
                                         materialize=True, progress=False)
-    timings["generate synthetic"] = time.perf_counter() - t
+    timings["generate and composite synthetic"] = time.perf_counter() - t
 
     t = time.perf_counter()
     mixed = mix_datasets(real_ds, synthetic, ratio, seed=seed)
