@@ -476,8 +476,9 @@ def demo(
     typer.echo(f"real sample: {result['real_source']}")
     typer.echo(f"mixed set: {c['total']} samples = {c['real']} real + {c['synthetic']} synthetic "
                f"(ratio {result['ratio']:.3f}, asked {ratio}) on {result['device']}")
+    width = max(map(len, result["timings"]))
     for step, seconds in result["timings"].items():
-        typer.echo(f"  {step:<20} {seconds * 1000:8.1f} ms")
+        typer.echo(f"  {step:<{width}} {seconds * 1000:8.1f} ms")
     typer.echo(f"picture of real and synthetic samples with their boxes: {result['grid']}")
 
 
