@@ -150,6 +150,30 @@ def test_materialised_set_notices_backgrounds_that_read_differently(rgba_generat
         assert not torch.equal(after[i][0], before[i][0])
 
 
+def test_backgrounds_that_override_reading_are_read_their_own_way(rgba_generator, backgrounds):
+    """A Subset subclass (or reader subclass) with its own __getitem__ is read through it, not around it."""
+    import warnings
+
+    from torch.utils.data import Subset
+
+    class Inverted(Subset):
+        def __getitem__(self, i):
+            image, target = super().__getitem__(i)
+            return 255 - image, target
+
+        def __getitems__(self, indices):  # recent PyTorch asks Subset subclasses for both
+            return [self[i] for i in indices]
+
+    inverted = Inverted(backgrounds, range(len(backgrounds)))
+    inverted.classes = backgrounds.classes
+    live = composite_set(rgba_generator, inverted, length=6)
+    stored = composite_set(rgba_generator, inverted, length=6, materialize=True, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "reads different pixels" fallback: the stored items are used
+        for i in range(6):
+            assert_same_items(stored[i], live[i])
+
+
 def test_composite_boxes_are_exact_and_inside_the_image(rgba_generator, backgrounds):
     ds = composite_set(rgba_generator, backgrounds, length=16, keep_background_boxes=False,
                        options=CompositeOptions(blend="hard", max_overlap=0.0), max_objects=3)

@@ -38,13 +38,16 @@ def pixel_fingerprint(image: torch.Tensor) -> int:
 def read_pixels(dataset: Dataset, index: int) -> tuple[torch.Tensor, bool]:
     """The image of ``dataset[index]`` without its target, and whether that memory is the caller's to write.
 
-    A marinegan reader without transforms (or a ``Subset`` of one) decodes the file alone, into fresh
-    memory; any other dataset is indexed as usual and its image must be copied before writing.
+    A marinegan reader without transforms (or a plain ``Subset`` of one) decodes the file alone, into fresh
+    memory; any other dataset, including a subclass with its own ``__getitem__``, is indexed as usual and
+    its image must be copied before writing.
     """
-    while isinstance(dataset, Subset):
-        dataset, index = dataset.dataset, dataset.indices[index]
-    if isinstance(dataset, DetectionDataset) and dataset.transforms is None:
-        return dataset.read_image(index), True
+    source, i = dataset, index
+    while type(source) is Subset:
+        source, i = source.dataset, source.indices[i]
+    if isinstance(source, DetectionDataset) and source.transforms is None \
+            and type(source).__getitem__ is DetectionDataset.__getitem__:
+        return source.read_image(i), True
     return dataset[index][0], False
 
 
