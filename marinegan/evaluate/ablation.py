@@ -39,7 +39,7 @@ from torch.utils.data import Dataset, Subset
 from tqdm.auto import tqdm
 
 from marinegan.errors import ConfigError
-from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector
+from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector, training_steps
 from marinegan.fileio import atomic_write
 from marinegan.mix import mix_counts, mix_datasets
 from marinegan.synth.composite import CompositeOptions
@@ -318,8 +318,7 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
                            min_size=settings.image_size)
     curve: list[dict] = []
 
-    # the steps train_detector takes: the DataLoader keeps the last, partial batch of each epoch
-    total = settings.steps or settings.epochs * math.ceil(len(mix) / settings.batch_size)
+    total = training_steps(len(mix), settings.batch_size, settings.epochs, settings.steps)
 
     def score(step: int, m: torch.nn.Module) -> None:
         if step >= total:

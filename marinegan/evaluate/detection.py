@@ -69,6 +69,12 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
+def training_steps(n_items: int, batch_size: int, epochs: int, steps: int | None) -> int:
+    """The optimisation steps :func:`train_detector` takes: ``steps``, or else ``epochs`` passes of
+    ``ceil(n_items / batch_size)`` batches (each epoch's last batch may be partial; none is dropped)."""
+    return steps if steps is not None else epochs * math.ceil(n_items / batch_size)
+
+
 def train_detector(
     model: nn.Module,
     dataset: Dataset,
@@ -104,7 +110,7 @@ def train_detector(
     gen = torch.Generator().manual_seed(seed)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=detection_collate,
                         num_workers=num_workers, generator=gen)
-    total = steps if steps is not None else epochs * len(loader)
+    total = training_steps(len(dataset), batch_size, epochs, steps)
     warmup = min(warmup, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
     flips = torch.Generator().manual_seed(seed + 1)
