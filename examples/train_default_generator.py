@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from marinegan import DCGANConfig, object_crops, open_dataset
-from marinegan.export import attribution_files
+from marinegan.terms import find_data_terms
 from marinegan.toydata import make_toy_yolo
 from marinegan.train import TrainConfig, train_gan
 
@@ -63,8 +63,9 @@ def main() -> None:
         description = (f"{len(crops)} GrabCut cut-outs of the `plastic` boxes in {len(real)} training frames of "
                        f"{TRASH_ICRA19} Crop statistics: {crops.stats}.")
         terms = TERMS
-        for f in attribution_files(args.data):
-            description += f"\n\nFrom the dataset's {f.name}:\n\n{f.read_text(encoding='utf-8').strip()}"
+        found = find_data_terms(args.data)
+        if found.text:
+            description += f"\n\nFrom {', '.join(found.where)}:\n\n{found.text.strip()}"
     else:
         toy = make_toy_yolo(Path(tempfile.mkdtemp()) / "toy", n=800, size=128, seed=0)
         real = open_dataset(toy)

@@ -35,8 +35,39 @@ IgnoreOpt = Annotated[str | None, typer.Option(
     help="Pascal VOC: names whose boxes are dropped, comma-separated, e.g. timestamp")]
 
 
+DataLicenseOpt = Annotated[str | None, typer.Option(
+    help="licence identifier of the real data (e.g. cc-by-4.0), carried into exports and model cards "
+         "[default: found beside the data]")]
+DataTermsOpt = Annotated[str | None, typer.Option(
+    help="the real data's terms in words, or a file holding them, carried into exports and model cards "
+         "[default: SOURCES.md / LICENSE found beside the data]")]
+
+
 def _names(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+    if not text:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise typer.BadParameter(f"{', '.join(repeated)} is listed more than once in {text!r}; name each class once")
+    return names
+
+
+def _data_terms(path: str | None, data_license: str | None, data_terms: str | None):
+    """The real data's terms (found beside it, or given); says in one line, at the start, when there are none."""
+    from marinegan.terms import find_data_terms, missing_terms_message
+
+    terms = find_data_terms(path, license=data_license, terms=data_terms)
+    if path is not None and not terms:
+        warnings.warn(missing_terms_message(path), stacklevel=2)
+    return terms
+
+
+def _new_folder(out: Path, what: str = "--out") -> None:
+    """Refuse an output folder that exists and holds anything, before any work is done."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise typer.BadParameter(f"{what} {out} exists and is not empty; choose a new folder so nothing is "
+                                 "overwritten")
 
 
 def _open(path: str, split: str | None, on_error: str, classes: str | None, ignore: str | None, *,
@@ -69,24 +100,40 @@ def generate(
     model: ModelArg = "default",
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="number of images")] = 64,
     seed: Annotated[int, typer.Option(help="random seed: same seed, same images")] = 0,
-    out: Annotated[Path, typer.Option(help="PNG grid to write")] = Path("grid.png"),
-    images_dir: Annotated[Path | None, typer.Option(help="also write each image as a PNG here")] = None,
-    nrow: Annotated[int, typer.Option(help="images per grid row")] = 8,
+    out: Annotated[Path, typer.Option(help="PNG grid to write (a .png file)")] = Path("grid.png"),
+    images_dir: Annotated[Path | None, typer.Option(help="also write each image as a PNG in this new folder")
+                          ] = None,
+    nrow: Annotated[int, typer.Option(min=1, help="images per grid row")] = 8,
     batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing --out grid and --images-dir folder")] = False,
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Generate N images from a generator and write them as a PNG grid."""
-    from marinegan.hub import load_generator
-    from marinegan.images import save_grid, to_pil
+    import shutil
 
+    from marinegan.fileio import atomic_write, staged_dir
+    from marinegan.hub import load_generator
+    from marinegan.images import grid_image, to_pil
+
+    if out.suffix.lower() != ".png" or out.is_dir():
+        raise typer.BadParameter(f"--out {out} must name a .png file for the grid (e.g. --out grid.png)")
+    if out.exists() and not overwrite:
+        raise typer.BadParameter(f"--out {out} exists; pass --overwrite to replace it, or choose another file")
+    if images_dir is not None and images_dir.exists() and not overwrite:
+        _new_folder(images_dir, "--images-dir")
     g = load_generator(model, device=device, revision=revision)
     images = g.generate(n, seed=seed, batch_size=batch_size)
-    save_grid(images, out, nrow=nrow)
     if images_dir is not None:
-        images_dir.mkdir(parents=True, exist_ok=True)
-        for i, image in enumerate(images):
-            to_pil(image).save(images_dir / f"{i:06d}.png")
+        if images_dir.exists() and not images_dir.is_dir():
+            raise typer.BadParameter(f"--images-dir {images_dir} is a file; choose a folder")
+        with staged_dir(images_dir.parent / f".{images_dir.name}.new") as tmp:
+            for i, image in enumerate(images):
+                to_pil(image).save(tmp / f"{i:06d}.png")
+        if images_dir.exists():  # --overwrite: the old folder goes only once the new one is complete
+            shutil.rmtree(images_dir)
+        (images_dir.parent / f".{images_dir.name}.new").rename(images_dir)
+    atomic_write(out, lambda tmp: grid_image(images, nrow=nrow).save(tmp, format="PNG"))
     typer.echo(f"wrote {n} images from {model} (seed {seed}) to {out}" + (f" and {images_dir}/" if images_dir else ""))
 
 
@@ -109,7 +156,7 @@ def train(
     ndf: int = 64,
     spectral_norm: Annotated[bool, typer.Option(help="spectral norm in D")] = False,
     upsample: Annotated[str, typer.Option(help="transposed (DCGAN) or resize (upsample then conv)")] = "transposed",
-    steps: Annotated[int | None, typer.Option(help="optimisation steps [default: 1000]")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="optimisation steps [default: 1000]")] = None,
     batch_size: int = 128,
     lr: float = 2e-4,
     loss: Annotated[str, typer.Option(help="bce or hinge")] = "bce",
@@ -122,6 +169,8 @@ def train(
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA")] = False,
     log: Annotated[list[str] | None, typer.Option(help="wandb and/or tensorboard (repeatable)")] = None,
     on_error: OnErrorOpt = "raise",
+    data_license: DataLicenseOpt = None,
+    data_terms: DataTermsOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Train a DCGAN on a dataset; writes metrics, loss.png, progress.gif, real_vs_fake.png and generator/.
@@ -134,17 +183,24 @@ def train(
     from marinegan.data import default_split
     from marinegan.models.config import DCGANConfig
     from marinegan.train import TrainConfig, train_gan
+    from marinegan.train.loggers import check_backends
 
     if resume is None and (data is None or out is None):
         raise typer.BadParameter("give DATA and --out RUN_DIR (or --resume RUN_DIR)")
+    check_backends(log or [])  # before the data scan and before the run folder exists
+    _resolve_device(device)
+    for names in (classes, ignore):
+        _names(names)  # duplicates are refused before the data scan
     if data is not None and split is None:
         split = default_split(data)
     source = {"data": str(Path(data).resolve()) if data else None, "split": split, "crops": crops,
-              "alpha": alpha, "label": label, "classes": classes, "ignore": ignore, "on_error": on_error}
+              "alpha": alpha, "label": label, "classes": classes, "ignore": ignore, "on_error": on_error,
+              "data_license": data_license, "data_terms": data_terms}
     cfg = TrainConfig(
         model=DCGANConfig(image_size=image_size, channels=channels, nz=nz, ngf=ngf, ndf=ndf,
                           spectral_norm=spectral_norm, upsample=upsample),
-        steps=steps or 1000, batch_size=batch_size, lr=lr, loss=loss, diffaugment=diffaugment, ema=ema,
+        steps=1000 if steps is None else steps, batch_size=batch_size, lr=lr, loss=loss, diffaugment=diffaugment,
+        ema=ema,
         seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every, log_every=log_every, amp=amp,
     )
     if resume is not None:
@@ -167,12 +223,12 @@ def train(
         run_dir = out
         if (run_dir / "train_config.json").exists():
             raise typer.BadParameter(f"{run_dir} already holds a run; use --resume {run_dir} or a new --out")
-    dataset, description = _training_data(source, cfg.model.image_size, cfg.model.channels)
+    dataset, description, terms = _training_data(source, cfg.model.image_size, cfg.model.channels)
     run_dir.mkdir(parents=True, exist_ok=True)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
         (run_dir / "source.json").write_text(json.dumps(source, indent=2))
     train_gan(dataset, cfg, run_dir, resume=resume is not None, device=device, loggers=log or [],
-              data_description=description)
+              data_description=description, data_license=terms.card_text)
 
 
 # train options that a resumed run may change (they decide how long it runs and what it records)
@@ -226,6 +282,22 @@ def _synthetic_for(real, model: str, length: int, *, label: str | None, seed: in
 
 LabelOpt = Annotated[str | None, typer.Option(help="class name of the generated objects (when there are several)")]
 FormatOpt = Annotated[str, typer.Option(help="yolo, coco or folder")]
+ValOpt = Annotated[str | None, typer.Option(
+    help="YOLO: the val: entry of data.yaml (your real validation images) [default: none written]")]
+
+
+def _check_format(format: str, mode: str | None = None) -> None:
+    if format not in ("yolo", "coco", "folder"):
+        raise typer.BadParameter(f"--format must be yolo, coco or folder, not {format!r}")
+    if mode is not None and mode not in ("composite", "scene"):
+        raise typer.BadParameter(f"--mode must be composite or scene, not {mode!r}")
+
+
+def _resolve_device(device: str) -> None:
+    """Refuse a device this machine lacks (--device cuda without CUDA) before any work."""
+    from marinegan.device import resolve_device
+
+    resolve_device(device)
 
 
 @app.command()
@@ -243,18 +315,28 @@ def export(
     label: LabelOpt = None,
     seed: int = 0,
     batch_size: Annotated[int, typer.Option(min=1)] = 256,
+    val: ValOpt = None,
+    data_license: DataLicenseOpt = None,
+    data_terms: DataTermsOpt = None,
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Write N synthetic samples as a YOLO, COCO or ImageFolder dataset."""
-    from marinegan.export import attribution_files, export_dataset
+    from marinegan.export import export_dataset
 
+    _check_format(format, mode)
+    _new_folder(out)
+    _resolve_device(device)
+    terms = _data_terms(backgrounds, data_license, data_terms)
     real = _open(backgrounds, split, on_error, classes, ignore) if backgrounds else None
     synthetic = _synthetic_for(real, model, n, label=label, seed=seed, mode=mode, device=device, revision=revision,
                                batch_size=batch_size)
+    if format == "folder" and synthetic.mode != "scene":
+        raise typer.BadParameter("--format folder writes one class per image, for --mode scene sets; use --format "
+                                 "yolo or coco for composites with boxes")
     description = f"{n} synthetic samples from generator {model!r} (seed {seed}, mode {synthetic.mode})" + (
         f" on backgrounds from {backgrounds}" if backgrounds else "") + ", made with marinegan."
-    export_dataset(synthetic, out, format, attribution=attribution_files(backgrounds), description=description)
+    export_dataset(synthetic, out, format, terms=terms, description=description, val=val)
     typer.echo(f"wrote {n} synthetic samples ({synthetic.mode}) as {format} to {out}")
 
 
@@ -272,20 +354,31 @@ def mix(
     on_error: OnErrorOpt = "raise",
     label: LabelOpt = None,
     seed: int = 0,
+    val: ValOpt = None,
+    data_license: DataLicenseOpt = None,
+    data_terms: DataTermsOpt = None,
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Mix a real dataset with synthetic samples at a ratio and write it as YOLO or COCO."""
-    from marinegan.export import attribution_files, export_dataset
+    from marinegan.export import export_dataset
     from marinegan.mix import mix_counts, mix_datasets
 
+    _check_format(format)
+    if format == "folder":
+        raise typer.BadParameter("--format folder is for scene-mode synthetic sets; a mix has boxes: use yolo or "
+                                 "coco")
+    _new_folder(out)
+    _resolve_device(device)
+    mix_counts(sys.maxsize, ratio, size)  # the ratio and size alone, before the data scan
+    terms = _data_terms(real, data_license, data_terms)
     real_ds = _open(real, split, on_error, classes, ignore)
     n_syn = mix_counts(len(real_ds), ratio, size)[1]
     synthetic = _synthetic_for(real_ds, model, max(n_syn, 1), label=label, seed=seed, mode=None, device=device,
                                revision=revision)
     mixed = mix_datasets(real_ds, synthetic, ratio, size=size, seed=seed)
     c = mixed.counts()
-    export_dataset(mixed, out, format, attribution=attribution_files(real),
+    export_dataset(mixed, out, format, terms=terms, val=val,
                    description=f"{c['real']} real images from {real} and {c['synthetic']} synthetic samples from "
                                f"generator {model!r} (ratio {ratio}, seed {seed}), mixed with marinegan.")
     typer.echo(f"wrote {c['total']} samples ({c['real']} real, {c['synthetic']} synthetic) as {format} to {out}")
@@ -332,6 +425,9 @@ def ablate(
                      ] = "0.15,0.45",
     color_match: Annotated[float, typer.Option(help="colour match of pasted objects to their surroundings, 0-1")
                            ] = 0.5,
+    val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
+                                                 "subset, for a quick look (the report says so) [default: all]")
+                        ] = None,
     out: Annotated[Path, typer.Option(help="ablation folder (re-run the same command to resume)")] = Path("ablation"),
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
@@ -346,12 +442,18 @@ def ablate(
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, GanArm, option_tag
+    from marinegan.evaluate.detection import check_detector
     from marinegan.optional import require
     from marinegan.synth.composite import CompositeOptions
 
     require("torchmetrics", "pycocotools", purpose="mAP (marinegan ablate)")
     if trainer == "ultralytics":
         require("ultralytics", purpose="--trainer ultralytics")
+    elif trainer == "torchvision":
+        check_detector(detector)  # an unknown name or a missing [lite] extra, before the data scan
+    else:
+        raise typer.BadParameter(f"--trainer must be torchvision or ultralytics, not {trainer!r}")
+    _resolve_device(device)
     try:
         ratio_list = [float(r) for r in ratios.split(",") if r.strip()]
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
@@ -389,7 +491,7 @@ def ablate(
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
-                          baseline=REAL in arm_list, out_dir=out, device=device)
+                          val_size=val_size, baseline=REAL in arm_list, out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
 
@@ -413,16 +515,21 @@ def evaluate(
     import json
 
     from marinegan.evaluate import quality_metrics
+    from marinegan.fileio import atomic_write
     from marinegan.hub import load_generator
     from marinegan.optional import require
 
     require("torchmetrics", "torch_fidelity", "scipy", purpose="FID/KID (marinegan evaluate)")
+    if out.is_dir():
+        raise typer.BadParameter(f"--out {out} is a folder; name the JSON file to write (e.g. {out / 'metrics.json'})")
+    _resolve_device(device)
     real_ds = _open(real, split, on_error, classes, ignore)
     g = load_generator(model, device=device, revision=revision)
     scores = quality_metrics(g, real_ds, n=n, seed=seed, inception_weights=inception_weights, device=device)
-    out.write_text(json.dumps({"model": model, "real": real, **scores}, indent=2))
-    for key, value in scores.items():
+    for key, value in scores.items():  # printed first: a failed write must not lose minutes of computing
         typer.echo(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    text = json.dumps({"model": model, "real": real, **scores}, indent=2)
+    atomic_write(out, lambda tmp: Path(tmp).write_text(text))  # creates the parent folder
     typer.echo(f"wrote {out}")
 
 
@@ -465,7 +572,10 @@ def demo(
     import time
 
     from marinegan.demo import run_demo
+    from marinegan.mix import mix_counts
 
+    mix_counts(sys.maxsize, ratio, None)  # a bad --ratio is refused before anything is read or written
+    _resolve_device(device)
     t = time.perf_counter()
     real_ds = _open(real, split, on_error, classes, ignore) if real is not None else None
     opened = time.perf_counter() - t
@@ -484,8 +594,8 @@ def demo(
 
 def _training_data(source: dict, image_size: int, channels: int):
     from marinegan.data import object_crops
-    from marinegan.export import attribution_files
 
+    terms = _data_terms(source["data"], source.get("data_license"), source.get("data_terms"))
     real = _open(source["data"], source.get("split"), source.get("on_error", "raise"), source.get("classes"),
                  source.get("ignore"))
     if source.get("crops"):
@@ -495,22 +605,26 @@ def _training_data(source: dict, image_size: int, channels: int):
     else:
         dataset, what = real, "whole images of"
     description = f"{what} {len(real)} images of `{Path(source['data']).name}`."
-    for f in attribution_files(source["data"]):
-        description += f"\n\nFrom the dataset's {f.name}:\n\n" + f.read_text(encoding="utf-8").strip()
-    return dataset, description
+    return dataset, description, terms
 
 
 # Library errors name Python keywords; on the command line the same advice names the flag.
 _FLAG_FOR = {"on_error": "--on-error", "size": "--size", "label": "--label", "split": "--split",
              "classes": "--classes", "ignore": "--ignore", "mode": "--mode", "backgrounds": "--backgrounds",
-             "ratio": "--ratio", "steps": "--steps", "resume": "--resume", "n": "-n"}
+             "ratio": "--ratio", "steps": "--steps", "resume": "--resume", "n": "-n", "val_size": "--val-size",
+             "image_size": "--image-size", "device": "--device"}
+# ... and where a command's flag has another name (ablate takes lists)
+_COMMAND_FLAGS = {"ablate": {"size": "--sizes", "ratio": "--ratios", "seed": "--seeds"}}
+_command: str | None = None  # the subcommand being run, for cli_message
 
 
-def cli_message(text: str) -> str:
+def cli_message(text: str, command: str | None = None) -> str:
     """Say ``pass on_error='skip'`` as ``pass --on-error skip`` (and the like for every flag that exists)."""
+    flags = {**_FLAG_FOR, **_COMMAND_FLAGS.get(command or _command or "", {})}
+
     def flag(m: re.Match) -> str:
-        return f"{_FLAG_FOR[m.group(1)]} {(m.group(2) or '').strip(chr(39) + chr(34))}".rstrip()
-    pattern = r"\b(" + "|".join(_FLAG_FOR) + r")=('[^']*'|\"[^\"]*\"|\.\.\.|[\w.\[\]]+)?"
+        return f"{flags[m.group(1)]} {(m.group(2) or '').strip(chr(39) + chr(34))}".rstrip()
+    pattern = r"\b(" + "|".join(flags) + r")=('[^']*'|\"[^\"]*\"|\.\.\.|-?[\w.\[\]]+)?"
     return re.sub(pattern, flag, text)
 
 
@@ -518,15 +632,35 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"warning: {cli_message(str(message))}", file=file or sys.stderr)
 
 
+def _os_error(exc: OSError) -> str:
+    """A failed read or write (read-only folder, full disk, missing parent) as one line with its fix."""
+    import errno
+
+    where = f" {exc.filename}" if exc.filename else ""
+    fix = {errno.EACCES: "choose a folder you may write to (or check its permissions)",
+           errno.EPERM: "choose a folder you may write to (or check its permissions)",
+           errno.EROFS: "the file system is read-only: choose another folder",
+           errno.ENOSPC: "the disk is full: free some space, or write elsewhere",
+           errno.EDQUOT: "the disk quota is used up: free some space, or write elsewhere",
+           errno.ENOENT: "check that the path exists"}.get(exc.errno, "check the path")
+    return f"cannot use{where}: {exc.strerror or exc}; {fix}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error is one line on stderr and exit code 2 (130 after Ctrl-C)."""
+    global _command
     warnings.showwarning = _one_line_warning
+    args = sys.argv[1:] if argv is None else list(argv)
+    _command = next((a for a in args if not a.startswith("-")), None)
     try:
-        rc = app(args=argv, prog_name="marinegan", standalone_mode=False)
+        rc = app(args=args, prog_name="marinegan", standalone_mode=False)
         if isinstance(rc, int) and rc:  # non-standalone click returns Exit codes (130 after Ctrl-C)
             raise SystemExit(rc)
     except MarineganError as exc:
         typer.echo(f"error: {cli_message(str(exc))}", err=True)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        typer.echo(f"error: {_os_error(exc)}", err=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)

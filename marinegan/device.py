@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from marinegan.errors import ConfigError
+
 DeviceLike = str | torch.device
 
 
@@ -20,7 +22,7 @@ def resolve_device(device: DeviceLike = "auto") -> torch.device:
     else:
         dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
+        raise ConfigError(
             f"device {str(dev)!r} was requested but CUDA is not available on this machine; "
             "use device='auto' or device='cpu'"
         )

@@ -1,12 +1,17 @@
 """Export: any ``(image, target)`` dataset written as YOLO folders, COCO JSON, or an ImageFolder tree.
 
 - ``yolo``: ``images/``, ``labels/*.txt`` (``class cx cy w h``, normalised, class = label - 1),
-  ``data.yaml`` (``train``/``val``/``names``; no ``path`` so the folder can move) — ultralytics reads it.
+  ``data.yaml`` (``train`` and ``names``, and ``val`` only when given: an exported set is a training set,
+  and validating on it would score the detector on its own training images; no ``path``, so the folder
+  can move) — ultralytics reads it.
 - ``coco``: ``images/`` and ``annotations.json`` (category id = label) — pycocotools reads it.
 - ``folder``: ``<class>/<n>.png`` per image, for scene-mode sets — torchvision's ``ImageFolder`` reads it.
 
-Every export writes ``sources.csv`` (file, synthetic or real, and the source index) and copies the
-attribution files it is given (``SOURCES.md``, licences) into ``ATTRIBUTION/``.
+Every export writes ``sources.csv``: each file, whether it is synthetic or real, the item's index in
+its own source set (the real reader, or the synthetic set) and the file it was read from (a real
+image; for a composite, its background frame). The data's terms (:class:`~marinegan.terms.DataTerms`)
+go into ``ATTRIBUTION/``. The folder is built in a temporary sibling and renamed when complete: a
+failed or interrupted export leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -20,23 +25,50 @@ from typing import Literal
 
 import torch
 import yaml
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from marinegan.errors import ConfigError
+from marinegan.fileio import staged_dir
 from marinegan.images import to_pil
+from marinegan.terms import DataTerms
 
 Format = Literal["yolo", "coco", "folder"]
-ATTRIBUTION_NAMES = ("SOURCES.md", "SOURCE.txt", "LICENSE", "LICENSE.txt", "LICENCE", "ATTRIBUTION.md")
 
 
-def attribution_files(root: str | Path | None) -> list[Path]:
-    """The attribution and licence files found in a dataset folder (to carry into anything derived from it)."""
-    if root is None:
-        return []
-    root = Path(root)
-    root = root if root.is_dir() else root.parent
-    return [root / n for n in ATTRIBUTION_NAMES if (root / n).is_file()]
+def source_of(dataset: Dataset, index: int) -> tuple[int, str]:
+    """Where item ``index`` of ``dataset`` comes from: its index in the source set that holds it, and the file
+    it was read from (``""`` when none: a generated scene).
+
+    A mix (:class:`~marinegan.mix.MixedDataset`) and a ``Subset`` are followed to the set they draw from;
+    a reader names its image file; a composite names its background frame's file.
+    """
+    from marinegan.mix import MixedDataset
+
+    while True:
+        if isinstance(dataset, MixedDataset):
+            synthetic, index = dataset.sources[index]
+            dataset = dataset.synthetic if synthetic else dataset.real
+        elif isinstance(dataset, Subset):
+            index, dataset = int(dataset.indices[index]), dataset.dataset
+        else:
+            break
+    samples = getattr(dataset, "samples", None)
+    if isinstance(samples, list) and 0 <= index < len(samples) and hasattr(samples[index], "path"):
+        return index, str(samples[index].path)
+    return index, ""
+
+
+def _background_file(dataset: Dataset, index: int, target: dict) -> str:
+    """The background frame's file of a composite (``""`` for anything else)."""
+    from marinegan.mix import MixedDataset
+
+    while isinstance(dataset, MixedDataset) and dataset.sources[index][0]:
+        dataset, index = dataset.synthetic, dataset.sources[index][1]
+    backgrounds = getattr(dataset, "backgrounds", None)
+    if backgrounds is None or "background_index" not in target:
+        return ""
+    return source_of(backgrounds, int(target["background_index"]))[1]
 
 
 def _items(dataset: Dataset, num_workers: int) -> Iterable[tuple[torch.Tensor, dict]]:
@@ -52,8 +84,10 @@ def export_dataset(
     *,
     classes: list[str] | None = None,
     image_format: Literal["png", "jpg"] = "png",
+    terms: DataTerms | None = None,
     attribution: Iterable[str | Path] = (),
     description: str = "",
+    val: str | None = None,
     num_workers: int = 0,
     progress: bool = True,
 ) -> Path:
@@ -63,20 +97,48 @@ def export_dataset(
         dataset: items ``(image uint8 (3, H, W), target)`` with ``boxes``/``labels`` (and ``synthetic``).
         classes: class names with ``classes[0] == "__background__"``; defaults to ``dataset.classes``.
         image_format: ``png`` (lossless, default) or ``jpg``.
-        attribution: files copied into ``out/ATTRIBUTION/`` (origin and licence of real images).
+        terms: the real data's terms (:func:`~marinegan.terms.find_data_terms`), written to ``out/ATTRIBUTION/``.
+        attribution: more files copied into ``out/ATTRIBUTION/``.
         description: a line written to ``out/README.txt`` (e.g. the generator and seed).
+        val: YOLO: the ``val:`` entry of ``data.yaml`` (your real validation images); left out when None.
         num_workers: DataLoader workers reading the dataset.
+
+    Every check runs before anything is written, and the folder appears only when complete.
     """
     if format not in ("yolo", "coco", "folder"):
         raise ConfigError(f"format={format!r} must be 'yolo', 'coco' or 'folder'")
+    if image_format not in ("png", "jpg"):
+        raise ConfigError(f"image_format={image_format!r} must be 'png' or 'jpg'")
     classes = list(classes if classes is not None else getattr(dataset, "classes", []))
     if len(classes) < 2:
         raise ConfigError("export needs class names (classes[0] == '__background__'); pass classes=")
+    if format == "folder" and getattr(dataset, "mode", "scene") != "scene":
+        raise ConfigError("folder export is for scene-mode sets (one class per image, target['image_label']); "
+                          "use format='yolo' or 'coco' for boxes")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out} exists and is not empty; choose a new folder so nothing is overwritten")
+    files = [Path(f) for f in attribution]
+    for f in files:
+        if not f.is_file():
+            raise ConfigError(f"attribution file {f} does not exist")
+    with staged_dir(out) as tmp:
+        _write(dataset, tmp, format, classes, image_format, val, num_workers, progress)
+        if terms:
+            terms.write(tmp)
+        if files:
+            (tmp / "ATTRIBUTION").mkdir(exist_ok=True)
+            for f in files:
+                shutil.copy2(f, tmp / "ATTRIBUTION" / f.name)
+        if description:
+            (tmp / "README.txt").write_text(description.rstrip() + "\n")
+    return out
+
+
+def _write(dataset: Dataset, out: Path, format: str, classes: list[str], image_format: str, val: str | None,
+           num_workers: int, progress: bool) -> None:
     images_dir = out / "images"
-    images_dir.mkdir(parents=True, exist_ok=True)
+    images_dir.mkdir()
     if format == "yolo":
         (out / "labels").mkdir()
     coco: dict = {"images": [], "annotations": [],
@@ -100,7 +162,10 @@ def export_dataset(
         else:
             path = images_dir / f"{stem}.{image_format}"
         to_pil(torch.as_tensor(image)).save(path)
-        rows.append((str(path.relative_to(out)), "synthetic" if synthetic else "real", target.get("image_id", n)))
+        index, file = source_of(dataset, n)
+        if synthetic and not file:
+            file = _background_file(dataset, n, target)
+        rows.append((str(path.relative_to(out)), "synthetic" if synthetic else "real", index, file))
         if format == "yolo":
             cxcy = (boxes[:, :2] + boxes[:, 2:]) / 2
             wh = boxes[:, 2:] - boxes[:, :2]
@@ -120,17 +185,9 @@ def export_dataset(
         images_dir.rmdir()
     elif format == "yolo":
         names = {i - 1: name for i, name in enumerate(classes) if i > 0}
-        (out / "data.yaml").write_text(yaml.safe_dump({"train": "images", "val": "images", "names": names},
-                                                      sort_keys=False))
+        (out / "data.yaml").write_text(yaml.safe_dump({"train": "images", **({"val": val} if val else {}),
+                                                       "names": names}, sort_keys=False))
     else:
         (out / "annotations.json").write_text(json.dumps(coco))
     with open(out / "sources.csv", "w", newline="") as f:
-        csv.writer(f).writerows([("file", "origin", "source_index"), *rows])
-    files = list(attribution)
-    if files:
-        (out / "ATTRIBUTION").mkdir()
-        for f in files:
-            shutil.copy2(f, out / "ATTRIBUTION" / Path(f).name)
-    if description:
-        (out / "README.txt").write_text(description.rstrip() + "\n")
-    return out
+        csv.writer(f).writerows([("file", "origin", "source_index", "source_file"), *rows])

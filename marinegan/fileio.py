@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -38,3 +40,25 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def staged_dir(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """Build a folder in a temporary sibling and rename it to ``out`` once the block completes.
+
+    ``out`` must not exist or be an empty folder. On any error or interrupt the sibling is removed and
+    ``out`` is left as it was, so a failed or interrupted command never blocks its own re-run (a process
+    killed outright leaves a hidden ``.<name>.partial-*`` sibling that nothing reads).
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())
+        yield tmp
+        if out.is_dir():
+            out.rmdir()  # empty (checked by the caller); a folder that filled meanwhile is an error, not lost
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -251,13 +251,26 @@ def test_inception_weights_missing_or_unsafe(tmp_path, monkeypatch):
     evil = tmp_path / "evil.pth"
     with open(evil, "wb") as f:
         pickle.dump({"w": Exploit()}, f)
-    with pytest.raises(WeightsError, match="refusing to unpickle"):
+    with pytest.raises(WeightsError, match="never unpickles") as err:
         inception_extractor(evil)
+    assert "weights_only=False" not in str(err.value) and len(str(err.value).splitlines()) == 1
     assert not (tmp_path / "pwned").exists()
     wrong = tmp_path / "wrong.pth"
     torch.save({"fc.weight": torch.zeros(2, 2)}, wrong)
-    with pytest.raises(WeightsError, match="does not hold torch-fidelity's Inception-v3 weights"):
+    with pytest.raises(WeightsError, match="does not hold torch-fidelity's Inception-v3 weights") as err:
         inception_extractor(wrong)
+    # load_state_dict's own message lists every key (17.6 KB); one line counts them and names the first
+    assert len(str(err.value)) < 400 and "missing tensors" in str(err.value)
+    not_tensors = tmp_path / "numbers.pth"
+    torch.save([1, 2, 3], not_tensors)
+    with pytest.raises(WeightsError, match="holds a list, not a dictionary of named tensors"):
+        inception_extractor(not_tensors)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"this is not a weights file at all " * 10)
+    with pytest.raises(WeightsError) as err:
+        inception_extractor(junk)
+    assert "is not a PyTorch or safetensors weights file" in str(err.value)
+    assert not str(err.value).rstrip().split()[-1].rstrip(".").isdigit()
 
 
 class Exploit:
@@ -331,9 +344,10 @@ def test_evaluate_cli_writes_json(random_inception_weights, tmp_path):
     data = make_toy_yolo(tmp_path / "d", n=8, size=48)
     proc = subprocess.run([sys.executable, "-m", "marinegan.cli", "evaluate", str(data), str(tmp_path / "g"), "--n",
                            "8", "--inception-weights", str(random_inception_weights), "--out",
-                           str(tmp_path / "m.json"), "--device", "cpu"], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    scores = json.loads((tmp_path / "m.json").read_text())
+                           str(tmp_path / "ev" / "m.json"), "--device", "cpu"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # ev/ did not exist: it is made, the scores are not lost
+    scores = json.loads((tmp_path / "ev" / "m.json").read_text())
     assert {"fid", "kid_mean", "kid_std", "precision", "recall"} <= set(scores) and scores["n_fake"] == 8
     assert f"fid: {scores['fid']:.4f}" in proc.stdout
 

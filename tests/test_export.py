@@ -18,7 +18,7 @@ from marinegan import (
     export_dataset,
     mix_datasets,
 )
-from marinegan.export import attribution_files
+from marinegan.terms import find_data_terms
 from marinegan.toydata import make_toy_yolo
 
 
@@ -40,7 +40,7 @@ def n_boxes(ds) -> int:
 
 
 def test_yolo_export_round_trips_through_our_reader(mix, tmp_path):
-    out = export_dataset(mix, tmp_path / "y", "yolo", attribution=attribution_files(mix.root), progress=False)
+    out = export_dataset(mix, tmp_path / "y", "yolo", terms=find_data_terms(mix.root), progress=False)
     back = YoloDataset(out)
     assert len(back) == len(mix) and back.classes == mix.classes
     for i in (0, 5, len(mix) - 1):
@@ -56,7 +56,8 @@ def test_yolo_export_round_trips_through_our_reader(mix, tmp_path):
 
 def test_yolo_export_trains_in_ultralytics_offline(mix, tmp_path, monkeypatch):
     pytest.importorskip("ultralytics")
-    out = export_dataset(mix, tmp_path / "y", "yolo", progress=False)
+    # val: a real user names real validation images; here the check is only that training reads the export
+    out = export_dataset(mix, tmp_path / "y", "yolo", val="images", progress=False)
     monkeypatch.setenv("YOLO_OFFLINE", "1")
     monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "ucfg"))
     monkeypatch.chdir(tmp_path)

@@ -133,9 +133,10 @@ def test_bad_training_settings(kwargs, message):
 
 def test_missing_logging_backend_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)  # as if not installed
-    with pytest.raises(ConfigError, match=r"wandb is not installed: pip install 'marinegan\[wandb\]'"):
+    with pytest.raises(ConfigError, match=r"wandb, which is not installed: pip install 'marinegan\[wandb\]'"):
         train_gan(solid_images(4), TrainConfig(model=TINY, steps=1, batch_size=4), tmp_path / "r", device="cpu",
                   loggers=["wandb"], progress=False)
+    assert not (tmp_path / "r").exists()  # refused before the run folder is made
 
 
 def test_rgba_model_needs_rgba_images(tmp_path):

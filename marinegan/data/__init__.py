@@ -30,9 +30,9 @@ def default_split(path: str | Path, prefer: str = "train") -> str | None:
     for split in dict.fromkeys((prefer, "train")):
         if split in splits:
             warnings.warn(f"{p} has the splits {splits}: using split '{split}' "
-                          "(choose another with split=..., --split on the command line)", DataWarning, stacklevel=3)
+                          "(choose another with split=...)", DataWarning, stacklevel=3)
             return split
-    raise DataError(f"{p} holds the splits {splits}; choose one (split=..., --split on the command line)")
+    raise DataError(f"{p} holds the splits {splits}; choose one with split=...")
 
 
 def dataset_splits(path: str | Path) -> list[str]:

@@ -88,11 +88,27 @@ def check_boxes(boxes: np.ndarray, size: tuple[int, int], where: str) -> np.ndar
     return boxes
 
 
+def to_rgb(im: Image.Image) -> Image.Image:
+    """A PIL image as 8-bit RGB. 16-bit and 32-bit integer greyscale (modes ``I;16*``, ``I``) are scaled to 8
+    bits by their bit depth (``value / 257`` for 16 bits), not clipped: PIL's own ``convert("RGB")`` clips them
+    at 255, so a 16-bit frame would turn white. Float images (mode ``F``) have no fixed range and are refused."""
+    if im.mode == "F":
+        raise ValueError("a floating-point image (PIL mode F) has no fixed range; save it as 8- or 16-bit")
+    if im.mode.startswith("I"):
+        array = np.asarray(im).astype(np.int64)
+        if array.min() < 0 or array.max() > 65535:
+            raise ValueError(f"a {im.mode} image with values outside 0-65535 (16 bits)")
+        im = Image.fromarray(np.rint(array / 257).astype(np.uint8), "L")
+    return im.convert("RGB")
+
+
 def load_rgb(path: Path) -> torch.Tensor:
-    """Read an image file as uint8 ``(3, H, W)`` (EXIF orientation is not applied, like annotators' tools)."""
+    """Read an image file as uint8 ``(3, H, W)`` (EXIF orientation is not applied, like annotators' tools).
+
+    16-bit greyscale is scaled to 8 bits (:func:`to_rgb`)."""
     try:
         with Image.open(path) as im:
-            return F.pil_to_tensor(im.convert("RGB"))
+            return F.pil_to_tensor(to_rgb(im))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(
             f"image {path} cannot be read ({exc}); pass on_error='skip' when building the dataset"
@@ -159,4 +175,10 @@ def with_background(names: Sequence[str]) -> list[str]:
     names = [str(n) for n in names]
     if not names:
         raise DataError("the dataset declares no class names")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"class names must be unique: {', '.join(map(repr, repeated))} appear(s) more than once in "
+                        f"{names}; list each class once")
+    if BACKGROUND in names:
+        raise DataError(f"{BACKGROUND!r} is reserved for the background (label 0); rename that class")
     return [BACKGROUND, *names]

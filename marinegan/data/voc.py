@@ -222,7 +222,7 @@ class VocDataset(DetectionDataset):
                 if self.log.on_error == "raise":
                     self.log.report(
                         f"{rec.xml}: object name {obj.name!r} is not one of the classes {self.classes[1:]}; add it to "
-                        f"classes, map it to one with class_map, or drop it with ignore")
+                        f"classes=..., drop it with ignore=..., or skip such boxes with on_error='skip'")
                 self.dropped[name] += 1
                 continue
             boxes.append(obj.box)

@@ -39,7 +39,13 @@ from torch.utils.data import Dataset, Subset
 from tqdm.auto import tqdm
 
 from marinegan.errors import ConfigError
-from marinegan.evaluate.detection import build_detector, evaluate_detector, train_detector, training_steps
+from marinegan.evaluate.detection import (
+    build_detector,
+    check_detector,
+    evaluate_detector,
+    train_detector,
+    training_steps,
+)
 from marinegan.fileio import atomic_write
 from marinegan.mix import mix_counts, mix_datasets
 from marinegan.synth.composite import CompositeOptions
@@ -131,6 +137,7 @@ class AblationSettings:
     curve_every: int = 0
     ultralytics_model: str = "yolov8n.yaml"
     imgsz: int = 320
+    val_size: int | None = None
 
 
 @dataclass
@@ -153,6 +160,23 @@ def real_subset(real: Dataset, size: int | None, seed: int) -> Dataset:
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(10_000 + seed))
     subset = Subset(real, sorted(order[:size].tolist()))
     subset.classes = list(getattr(real, "classes", []))
+    return subset
+
+
+VAL_SEED = 20_000
+
+
+def validation_subset(real_val: Dataset, size: int | None) -> Dataset:
+    """``size`` validation frames drawn once (seeded, the same for every run), for a quick look; None: all."""
+    if size is None:
+        return real_val
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"val_size={size!r} must be a positive number of validation frames")
+    if size >= len(real_val):
+        return real_val
+    order = torch.randperm(len(real_val), generator=torch.Generator().manual_seed(VAL_SEED))
+    subset = Subset(real_val, sorted(order[:size].tolist()))
+    subset.classes = list(getattr(real_val, "classes", []))
     return subset
 
 
@@ -191,6 +215,7 @@ def ablate(
     curve_every: int = 0,
     ultralytics_model: str = "yolov8n.yaml",
     imgsz: int = 320,
+    val_size: int | None = None,
     baseline: bool = True,
     out_dir: str | Path = "ablation",
     device: str | torch.device = "auto",
@@ -215,15 +240,22 @@ def ablate(
             that shows whether the baseline converged); 0: never.
         trainer: ``"torchvision"``, or ``"ultralytics"`` (each mix exported as YOLO and trained with
             ``ultralytics.YOLO(ultralytics_model)`` for ``epochs``; needs ``pip install ultralytics``).
+        val_size: score on this many validation frames, drawn once (seeded) from ``real_val``, for a
+            quick look (the report says so); None scores on every frame.
         baseline: run the ``real`` arm. False adds arms to a folder whose real runs exist (or are being
             run by another process with the same recipe): Δ is computed against the folder's real runs.
 
     The reports cover every finished run in ``out_dir``, so arms added by later calls join the same table.
     """
-    settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
-                                hflip, curve_every, ultralytics_model, imgsz)
     if trainer not in ("torchvision", "ultralytics"):
         raise ConfigError(f"trainer={trainer!r} must be 'torchvision' or 'ultralytics'")
+    if trainer == "torchvision":
+        check_detector(detector)
+    n_val = len(real_val)
+    real_val = validation_subset(real_val, val_size)
+    val_size = None if len(real_val) == n_val else val_size  # a size covering every frame is the whole set
+    settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
+                                hflip, curve_every, ultralytics_model, imgsz, val_size)
     if trainer == "ultralytics" and (steps is not None or curve_every):
         raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
     if steps is not None and steps < 1:
@@ -392,6 +424,13 @@ def _fmt_delta(row: dict, key: str) -> str:
     return f"{row[f'{key}_delta']:+.3f}{interval}"
 
 
+def _fmt_mean(row: dict, key: str) -> str:
+    """``mean ± std`` over seeds; one seed has no spread to show, so its value stands alone."""
+    if row["runs"] < 2:
+        return f"{row[f'{key}_mean']:.3f}"
+    return f"{row[f'{key}_mean']:.3f} ± {row[f'{key}_std']:.3f}"
+
+
 def results_table(summary: list[dict]) -> list[str]:
     """The Markdown table of :func:`summarise`'s rows."""
     lines = ["| arm | real frames | ratio | synthetic | seeds | mAP@50 | Δ mAP@50 [95 % CI] | mAP@50:95 | "
@@ -399,8 +438,8 @@ def results_table(summary: list[dict]) -> list[str]:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in sorted(summary, key=lambda s: (s["size"], s["arm"] != REAL, s["arm"], s["ratio"])):
         lines.append(f"| {s['arm']} | {s['real']} | {s['ratio']:g} | {s['synthetic']} | {s['runs']} | "
-                     f"{s['map_50_mean']:.3f} ± {s['map_50_std']:.3f} | {_fmt_delta(s, 'map_50')} | "
-                     f"{s['map_mean']:.3f} ± {s['map_std']:.3f} | {_fmt_delta(s, 'map')} |")
+                     f"{_fmt_mean(s, 'map_50')} | {_fmt_delta(s, 'map_50')} | "
+                     f"{_fmt_mean(s, 'map')} | {_fmt_delta(s, 'map')} |")
     return lines
 
 
@@ -422,8 +461,10 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
         "",
         f"Detector: {what}, {budget}, batch {settings.batch_size}, image size {settings.image_size or 'default'}, "
         f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone. mAP on the real validation set "
-        "only; mean ± std over seeds; Δ against the real-only arm of the same size, paired by seed, with a "
-        "95 % t interval.",
+        "only" + (f", **on {settings.val_size} of its frames** (a seeded subset, val_size / --val-size: a quick look, "
+                  "not the whole set)" if settings.val_size else "") +
+        "; mean ± std over seeds (a single seed shows its value alone); Δ against the real-only arm of the "
+        "same size, paired by seed, with a 95 % t interval.",
         "",
         *results_table(summary),
     ]
@@ -462,8 +503,8 @@ def plot_ablation(summary: list[dict], path: Path, title: str) -> Path:
             ax.set_ylabel(f"{label} on real validation")
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"Does synthetic data help? ({title}; mean ± std over seeds)", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(f"Does synthetic data help?\n{title}; mean ± std over seeds", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

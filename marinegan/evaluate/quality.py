@@ -53,6 +53,23 @@ def inception_extractor(weights: str | Path | None = None) -> nn.Module:
             f"them: fetch {INCEPTION_URL} elsewhere and pass its path (--inception-weights PATH), or put "
             f"{INCEPTION_FILE} in $TORCH_HOME/hub/checkpoints/."
         )
+    fix = f"pass torch-fidelity's {INCEPTION_FILE} ({INCEPTION_URL})"
+    state = _read_tensors(path, fix)
+    with tempfile.TemporaryDirectory() as tmp:
+        safe_copy = Path(tmp) / INCEPTION_FILE
+        torch.save(state, safe_copy)
+        try:
+            return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+                                      feature_extractor_weights_path=str(safe_copy))
+        except RuntimeError as exc:
+            raise WeightsError(f"{path} does not hold torch-fidelity's Inception-v3 weights "
+                               f"({_state_dict_mismatch(str(exc))}); {fix}") from None
+
+
+def _read_tensors(path: Path, fix: str) -> dict[str, torch.Tensor]:
+    """A file's ``{name: tensor}`` read without unpickling anything but tensors; one line for any problem."""
+    import pickle
+
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -60,16 +77,32 @@ def inception_extractor(weights: str | Path | None = None) -> nn.Module:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise WeightsError(f"{path} is not a plain tensor file (refusing to unpickle it): {exc}") from None
-    with tempfile.TemporaryDirectory() as tmp:
-        safe_copy = Path(tmp) / INCEPTION_FILE
-        torch.save(dict(state), safe_copy)
-        try:
-            return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
-                                      feature_extractor_weights_path=str(safe_copy))
-        except RuntimeError as exc:
-            raise WeightsError(f"{path} does not hold torch-fidelity's Inception-v3 weights ({exc})") from None
+    except pickle.UnpicklingError:
+        raise WeightsError(f"{path} holds pickled objects other than tensors, and marinegan never unpickles "
+                           f"objects (it reads weights as plain tensors only); {fix}") from None
+    except Exception as exc:  # junk, truncated or another format: torch's and safetensors' messages vary
+        raise WeightsError(f"{path} is not a PyTorch or safetensors weights file ({type(exc).__name__}); "
+                           f"{fix}") from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise WeightsError(f"{path} holds a {type(state).__name__}, not a dictionary of named tensors; {fix}")
+    return dict(state)
+
+
+def _state_dict_mismatch(message: str) -> str:
+    """``load_state_dict``'s error (every key, kilobytes of it) as counts and the first key of each kind."""
+    import re
+
+    parts = []
+    for kind, label in (("Missing", "missing"), ("Unexpected", "unexpected")):
+        found = re.search(rf"{kind} key\(s\) in state_dict: (.*?)(?:\.\s*\n|\.\s*$|\n)", message, re.S)
+        if found:
+            keys = re.findall(r'"([^"]+)"', found.group(1))
+            if keys:
+                parts.append(f"{len(keys)} {label} tensors, e.g. {keys[0]!r}")
+    if "size mismatch" in message:
+        parts.append(f"{message.count('size mismatch')} tensors of the wrong shape")
+    return "; ".join(parts) or message.strip().splitlines()[0][:200]
 
 
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:

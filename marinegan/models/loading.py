@@ -60,6 +60,10 @@ def _resolve_local(directory: Path, filename: str) -> Path:
             f"'{directory / WEIGHTS_NAME}')\"" + ("" if (directory / CONFIG_NAME).is_file() else
                                                    f", and write its {CONFIG_NAME} (a DCGANConfig as JSON)")
         )
+    inner = [d for d in ("generator", "discriminator") if (directory / d / filename).is_file()]
+    if inner:  # a training run's folder: its models are inside
+        raise WeightsError(f"{directory} is a training run's folder, not a model folder: its generator is in "
+                           f"{directory / inner[0]}; pass that folder")
     raise WeightsError(
         f"{path} does not exist. A marinegan model directory needs {CONFIG_NAME} and {WEIGHTS_NAME}, "
         "as written by save_pretrained()."

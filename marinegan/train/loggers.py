@@ -11,6 +11,17 @@ from marinegan.errors import ConfigError
 BACKENDS = ("wandb", "tensorboard")
 
 
+def check_backends(backends: list[str] | tuple[str, ...]) -> None:
+    """Refuse unknown backends, or ones that are not installed, before a run starts (nothing is written)."""
+    from marinegan.optional import require
+
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise ConfigError(f"unknown logging backends {unknown}; choose from {list(BACKENDS)}")
+    for backend in dict.fromkeys(backends):
+        require(backend, purpose=f"logging to {backend}")
+
+
 class MetricLogger:
     """Writes one JSON line per record; forwards scalars to the external backends asked for."""
 

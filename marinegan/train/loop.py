@@ -38,7 +38,7 @@ from marinegan.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_ch
 from marinegan.train.config import TrainConfig
 from marinegan.train.diffaugment import diff_augment
 from marinegan.train.ema import ema_decay, ema_update, recalibrate_batchnorm
-from marinegan.train.loggers import MetricLogger
+from marinegan.train.loggers import MetricLogger, check_backends
 from marinegan.train.losses import d_fake_loss, d_real_loss, g_loss
 from marinegan.train.prepare import prepare_images
 
@@ -147,6 +147,7 @@ def train_gan(
     """
     cfg = config or TrainConfig()
     run_dir = Path(out_dir)
+    check_backends(loggers)  # a missing wandb is refused before the run folder exists
     d, dev = _init_distributed(device)
     config_path = run_dir / "train_config.json"
     state = None
