@@ -42,7 +42,7 @@ def reference_composite(background, sprites, rng, options, occupied=None):
                           options.flip and bool(u[1] < 0.5))
         alpha = sprite_alpha(s, options.blend)
         ys, xs = np.nonzero(alpha >= 128)
-        if len(xs) == 0:
+        if len(xs) < max(1, options.min_visible_area):  # too few visible pixels: left out, box and all
             continue
         local = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
         for _ in range(10):

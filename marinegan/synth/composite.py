@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 import torch
 
+from marinegan.synth.placement import BoxSizes, content_region, covered_fraction
+
 ALPHA_THRESHOLD = 0.5
 _ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
@@ -37,9 +39,19 @@ class CompositeOptions:
     """How objects are placed and blended.
 
     Args:
-        scale: range of the sprite's side as a fraction of the background's short side.
+        scale: range ``(min, max)`` of the sprite's side as a fraction of the background's short side, or
+            ``"data"``: each object's box takes a long side drawn from the real boxes of its class in the
+            backgrounds (:class:`~marinegan.synth.placement.BoxSizes`; Trash-ICRA19's plastic boxes have a
+            long side of 0.34 of the frame's short side at the median).
         max_overlap: largest IoU allowed between a new object's box and an earlier one
             (placement is retried; an object that cannot be placed is left out, never hidden).
+        max_cover: largest share of an existing box (a real one of the background, or an earlier paste)
+            that a new object's box may cover. IoU misses a large paste over a small real object, which
+            would hide it while its label stays.
+        avoid_bars: place objects only inside the frame's black letterbox or pillarbox bars
+            (:func:`~marinegan.synth.placement.content_region`), never on them.
+        avoid_ignored: keep objects wholly clear of the background's ``target["ignored_boxes"]``
+            (burned-in overlays such as timestamps, and classes dropped with ``ignore``).
         blend: ``"alpha"`` (the sprite's soft alpha), ``"hard"`` (alpha thresholded at 0.5),
             ``"gaussian"`` (alpha edges softened by a Gaussian blur, as in Cut, Paste and Learn,
             Dwibedi et al. 2017) or ``"poisson"`` (gradient-domain blending through OpenCV's
@@ -48,24 +60,38 @@ class CompositeOptions:
             channel is scaled by ``(surround mean / sprite mean) ** color_match`` (deep-sea frames carry
             strong, frame-specific colour casts). 0 turns it off.
         flip: mirror sprites left-right at random.
+        min_visible_area: an object whose visible part (final alpha >= 0.5) covers fewer pixels than this,
+            at its pasted size, is left out with its box: a faint speck a few pixels wide is no object a
+            detector should be taught to find. 0 keeps every object with any visible pixel.
     """
 
-    scale: tuple[float, float] = (0.15, 0.45)
+    scale: tuple[float, float] | str = (0.15, 0.45)
     max_overlap: float = 0.3
     blend: str = "alpha"
     color_match: float = 0.5
     flip: bool = True
+    min_visible_area: int = 100
+    max_cover: float = 0.5
+    avoid_bars: bool = True
+    avoid_ignored: bool = True
 
     def __post_init__(self) -> None:
-        lo, hi = self.scale
-        if not 0 < lo <= hi <= 1:
-            raise ValueError(f"scale={self.scale} must satisfy 0 < min <= max <= 1 (fractions of the short side)")
-        if not 0 <= self.max_overlap <= 1:
-            raise ValueError(f"max_overlap={self.max_overlap} must be in [0, 1]")
+        if isinstance(self.scale, str):
+            if self.scale != "data":
+                raise ValueError(f"scale={self.scale!r} must be (min, max) fractions of the short side, or 'data'")
+        else:
+            lo, hi = self.scale
+            if not 0 < lo <= hi <= 1:
+                raise ValueError(f"scale={self.scale} must satisfy 0 < min <= max <= 1 (fractions of the short side)")
+        for name in ("max_overlap", "max_cover"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
         if self.blend not in BLEND_MODES:
             raise ValueError(f"blend={self.blend!r} must be one of {BLEND_MODES}")
         if not 0 <= self.color_match <= 1:
             raise ValueError(f"color_match={self.color_match} must be in [0, 1] (0 = off)")
+        if self.min_visible_area < 0:
+            raise ValueError(f"min_visible_area={self.min_visible_area} must be >= 0 pixels")
 
 
 def ellipse_alpha(size: int) -> np.ndarray:
@@ -180,14 +206,21 @@ def paste_objects(
     rng: torch.Generator,
     options: CompositeOptions,
     occupied: torch.Tensor | None = None,
+    ignored: torch.Tensor | None = None,
+    sizes: BoxSizes | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, list[Region]]:
     """Paste ``sprites`` into ``out`` (channels-last uint8 ``(H, W, 3)``, written in place).
 
-    Keeps clear of the ``occupied`` boxes ``(M, 4)``. Returns ``(boxes float (K', 4) XYXY, kept long (K',),
-    regions)``: ``kept`` indexes the sprites that were placed (an invisible sprite or one without room is
-    left out) and ``regions`` holds the ``(x0, y0, side)`` square each placed object was blended into, in
-    order; nothing outside them is written. Random draws per sprite, in order: side and flip (2 uniforms),
-    then up to 10 placements (2 each).
+    Overlaps the ``occupied`` boxes ``(M, 4)`` (the background's real objects) by at most
+    ``options.max_overlap`` IoU and ``options.max_cover`` of their area, keeps wholly clear of the
+    ``ignored`` boxes (with ``options.avoid_ignored``) and, with ``options.avoid_bars``, stays inside the
+    frame's black bars. ``sizes`` (needed by ``scale="data"``) gives each object's box long side.
+
+    Returns ``(boxes float (K', 4) XYXY, kept long (K',), regions)``: ``kept`` indexes the sprites that were placed
+    (a sprite whose visible part is under ``options.min_visible_area`` pixels, or one without room, is left out) and
+    ``regions`` holds the ``(x0, y0, side)`` square each placed object was blended into, in order; nothing outside
+    them is written. Random draws per sprite, in order: side and flip (2 uniforms), then up to 10 placements (2
+    each).
     """
     h, w = out.shape[:2]
     short = min(h, w)
@@ -195,22 +228,29 @@ def paste_objects(
     kept: list[int] = []
     regions: list[Region] = []
     taken = [tuple(b) for b in occupied.float().reshape(-1, 4).tolist()] if occupied is not None else []
-    lo, hi = options.scale
+    keep_clear = [tuple(b) for b in torch.as_tensor(ignored).float().reshape(-1, 4).tolist()] \
+        if ignored is not None and options.avoid_ignored else []
+    rx0, ry0, rx1, ry1 = content_region(out) if options.avoid_bars else (0, 0, w, h)
+    if options.scale == "data" and sizes is None:
+        raise ValueError("scale='data' needs sizes= (BoxSizes of the real boxes)")
     sprites_hwc = np.ascontiguousarray(sprites.permute(0, 2, 3, 1).numpy())
     for k in range(len(sprites_hwc)):
         u = torch.rand(2, generator=rng).tolist()
-        side = max(4, int(round((lo + (hi - lo) * u[0]) * short)))
+        side = _side(sprites_hwc[k], u[0], short, options, sizes)
+        side = max(4, min(side, rx1 - rx0, ry1 - ry0))
         s = resize_sprite(sprites_hwc[k], side, options.flip and u[1] < 0.5)
         alpha = sprite_alpha(s, options.blend)
         visible = alpha >= _ALPHA_MIN_U8
         bx, by, bw, bh = cv2.boundingRect(visible.view(np.uint8))
-        if bw == 0:
+        if bw == 0 or cv2.countNonZero(visible.view(np.uint8)) < max(1, options.min_visible_area):
             continue
         for _ in range(10):
             xy = torch.rand(2, generator=rng).tolist()
-            x0, y0 = int(xy[0] * (w - side + 1)), int(xy[1] * (h - side + 1))
+            x0, y0 = rx0 + int(xy[0] * (rx1 - rx0 - side + 1)), ry0 + int(xy[1] * (ry1 - ry0 - side + 1))
             box = (float(bx + x0), float(by + y0), float(bx + bw + x0), float(by + bh + y0))
-            if not taken or _max_iou(box, taken) <= options.max_overlap:
+            if (not taken or (_max_iou(box, taken) <= options.max_overlap
+                              and covered_fraction(box, taken) <= options.max_cover)) \
+                    and not covered_fraction(box, keep_clear):
                 break
         else:
             continue
@@ -226,12 +266,26 @@ def paste_objects(
     return box_tensor, torch.tensor(kept, dtype=torch.long), regions
 
 
+def _side(sprite: np.ndarray, u: float, short: int, options: CompositeOptions, sizes: BoxSizes | None) -> int:
+    """The pasted side of a channels-last sprite for the uniform draw ``u``: a fraction of the frame's short side
+    (``scale=(min, max)``), or the side at which its visible box's long side is a drawn real one (``"data"``)."""
+    if options.scale != "data":
+        lo, hi = options.scale
+        return int(round((lo + (hi - lo) * u) * short))
+    alpha = cv2.extractChannel(sprite, 3) if sprite.shape[2] == 4 else ellipse_alpha(sprite.shape[0])
+    _, _, bw, bh = cv2.boundingRect((alpha >= _ALPHA_MIN_U8).view(np.uint8))
+    visible = max(bw, bh, 1) / sprite.shape[0]  # the object's share of its sprite's side
+    return int(round(sizes.sample(u) * short / visible))
+
+
 def composite(
     background: torch.Tensor,
     sprites: torch.Tensor,
     rng: torch.Generator,
     options: CompositeOptions,
     occupied: torch.Tensor | None = None,
+    ignored: torch.Tensor | None = None,
+    sizes: BoxSizes | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Paste ``sprites`` onto a copy of ``background``, keeping clear of the ``occupied`` boxes ``(M, 4)`` too.
 
@@ -240,7 +294,7 @@ def composite(
     background is never written into.
     """
     out = channels_last(background)
-    boxes, kept, _ = paste_objects(out, sprites, rng, options, occupied)
+    boxes, kept, _ = paste_objects(out, sprites, rng, options, occupied, ignored, sizes)
     return torch.from_numpy(out).permute(2, 0, 1), boxes, kept
 
 

@@ -44,11 +44,13 @@ from marinegan.errors import ConfigError
 from marinegan.images import to_uint8
 from marinegan.models.dcgan import Generator
 from marinegan.synth.composite import CompositeOptions, apply_patches, changed_patches, channels_last, paste_objects
+from marinegan.synth.placement import BoxSizes
 from marinegan.synth.seeding import index_generator
 from marinegan.synth.stored import StoredComposites, StoredItem, pixel_fingerprint, read_pixels
 
 Mode = Literal["composite", "scene"]
 _LATENT, _PLACEMENT = 0, 1
+OBJECT_CLASS = "plastic"  # the class marinegan's generators make (suggested when label= is needed)
 
 
 class SyntheticPlasticDataset(Dataset):
@@ -145,6 +147,8 @@ class SyntheticPlasticDataset(Dataset):
         self.cache_blocks = cache_blocks
         self.classes = self._resolve_classes(classes)
         self.label = self._resolve_label(label)
+        self.sizes = BoxSizes.from_dataset(backgrounds, self.label) \
+            if mode == "composite" and self.options.scale == "data" else None
         bg_classes = getattr(backgrounds, "classes", None)
         keeps_boxes = mode == "composite" and keep_background_boxes and bg_classes is not None
         if keeps_boxes and list(bg_classes) != self.classes:
@@ -166,6 +170,8 @@ class SyntheticPlasticDataset(Dataset):
         classes = list(classes) if classes is not None else [BACKGROUND, "plastic"]
         if len(classes) < 2 or classes[0] != BACKGROUND:
             raise ConfigError(f"classes must start with {BACKGROUND!r} and name at least one class, got {classes}")
+        if len(set(classes)) != len(classes):
+            raise ConfigError(f"class names must be unique, got {classes}; list each class once")
         return classes
 
     def _resolve_label(self, label: int | str | None) -> int:
@@ -173,7 +179,7 @@ class SyntheticPlasticDataset(Dataset):
             if len(self.classes) != 2:
                 raise ConfigError(
                     f"the classes are {self.classes[1:]}: say which class the generated objects are, "
-                    f"e.g. label={self.classes[1]!r}"
+                    f"e.g. label={OBJECT_CLASS if OBJECT_CLASS in self.classes else self.classes[1]!r}"
                 )
             return 1
         if isinstance(label, str):
@@ -316,8 +322,10 @@ class SyntheticPlasticDataset(Dataset):
         if self.keep_background_boxes and isinstance(bg_target, dict) and len(bg_target.get("boxes", [])):
             kept_boxes = torch.as_tensor(bg_target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
             kept_labels = torch.as_tensor(bg_target["labels"], dtype=torch.int64)
+        ignored = bg_target.get("ignored_boxes") if isinstance(bg_target, dict) else None
         out = channels_last(background)
-        boxes, _, regions = paste_objects(out, self._sprites(index), rng, self.options, occupied=kept_boxes)
+        boxes, _, regions = paste_objects(out, self._sprites(index), rng, self.options, occupied=kept_boxes,
+                                          ignored=ignored, sizes=self.sizes)
         labels = torch.cat([kept_labels, torch.full((len(boxes),), self.label, dtype=torch.int64)])
         return bg_index, background, out, torch.cat([kept_boxes, boxes]), labels, regions
 
