@@ -390,7 +390,8 @@ def ablate(
     real_val: Annotated[str, typer.Argument(metavar="REAL_VAL",
                                             help="real validation set (held out) [its val split where it has one]")],
     model: ModelArg = "default",
-    arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste, gan")
+    arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste (cut-outs of every "
+                                      "training frame), copy-paste-own (cut-outs of each run's own frames), gan")
                     ] = "real,gan",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
                       ] = "0.25,0.5",
@@ -421,8 +422,16 @@ def ablate(
     label: LabelOpt = None,
     blend: Annotated[str, typer.Option(help="compositing of both synthetic arms: alpha, hard, gaussian or poisson")
                      ] = "alpha",
-    scale: Annotated[str, typer.Option(help="pasted object side as fractions MIN,MAX of the frame's short side")
+    scale: Annotated[str, typer.Option(help="pasted object side as fractions MIN,MAX of the frame's short side, or "
+                                       "'data' (box sizes drawn from the run's real boxes of --label)")
                      ] = "0.15,0.45",
+    max_cover: Annotated[float, typer.Option(help="largest share of an existing box a pasted object may cover")
+                         ] = 0.5,
+    overlays: Annotated[str, typer.Option(help="cut-outs whose crop touches an ignored box (timestamp): skip them, "
+                                          "or mask the overlay out of them")] = "skip",
+    budget: Annotated[str, typer.Option(help="with --steps: equal (every run --steps steps) or real-epochs "
+                                        "(synthetic samples on top: a mix trains longer, each real frame seen as "
+                                        "often as in the real arm)")] = "equal",
     color_match: Annotated[float, typer.Option(help="colour match of pasted objects to their surroundings, 0-1")
                            ] = 0.5,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
@@ -435,10 +444,12 @@ def ablate(
     """Train a detector per arm, real-frame count, synthetic ratio and seed; report mAP on real validation images.
 
     The copy-paste arm pastes GrabCut cut-outs of REAL_TRAIN's objects (every frame of it, the pool a
-    generator trained on REAL_TRAIN learned from); the gan arm pastes MODEL's objects. Both paste onto the
-    run's own real frames, with the same counts, placement and blending. Non-default --blend, --scale or
-    --color-match name the arms after them (e.g. gan[blend=gaussian]), so attempts join the same folder
-    and table; leave real out of --arms to add arms to a folder whose real runs exist.
+    generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
+    only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
+    All paste onto the run's own real frames, with the same counts, placement and blending. Non-default
+    --blend, --scale, --color-match, --max-cover or --overlays name the arms after them (e.g.
+    gan[blend=gaussian]), so attempts join the same folder and table; leave real out of --arms to add
+    arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, GanArm, option_tag
@@ -463,35 +474,41 @@ def ablate(
             from None
     arm_list = _names(arms) or []
     if not arm_list:
-        raise typer.BadParameter("--arms: name at least one arm (real, copy-paste, gan)")
-    unknown = sorted(set(arm_list) - {REAL, "copy-paste", "gan"})
+        raise typer.BadParameter("--arms: name at least one arm (real, copy-paste, copy-paste-own, gan)")
+    unknown = sorted(set(arm_list) - {REAL, "copy-paste", "copy-paste-own", "gan"})
     if unknown:
-        raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from real, copy-paste, gan")
+        raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from real, copy-paste, copy-paste-own, "
+                                 "gan")
+    if overlays not in ("skip", "mask"):
+        raise typer.BadParameter(f"--overlays must be skip or mask, not {overlays!r}")
     try:
-        bounds = tuple(float(x) for x in scale.split(","))
-        if len(bounds) != 2:
-            raise ValueError(f"--scale takes MIN,MAX (e.g. 0.15,0.45), not {scale!r}")
-        options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match)
+        bounds = "data" if scale.strip() == "data" else tuple(float(x) for x in scale.split(","))
+        if len(bounds) != 2 and bounds != "data":
+            raise ValueError(f"--scale takes MIN,MAX (e.g. 0.15,0.45) or data, not {scale!r}")
+        options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     tag = option_tag(options)
+    cut_tag = option_tag(options, {"overlays": overlays} if overlays != "skip" else None)
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     sources: dict = {}
     if "copy-paste" in arm_list:
         from marinegan.data import object_crops
 
-        cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label)
+        cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label, overlays=overlays)
         if len(cutouts) == 0:
             raise typer.BadParameter(f"--arms copy-paste: no object of {real_train} is large enough to cut out")
-        sources[f"copy-paste{tag}"] = CopyPasteArm(cutouts, label=label, options=options,
+        sources[f"copy-paste{cut_tag}"] = CopyPasteArm(cutouts, label=label, options=options,
                                                    source=f"grabcut cut-outs of {real_train}")
+    if "copy-paste-own" in arm_list:
+        sources[f"copy-paste-own{cut_tag}"] = CopyPasteArm(None, label=label, options=options, overlays=overlays)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
-                          val_size=val_size, baseline=REAL in arm_list, out_dir=out, device=device)
+                          val_size=val_size, budget=budget, baseline=REAL in arm_list, out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
 

@@ -59,12 +59,14 @@ def box_alpha(size: int, inner: tuple[float, float, float, float], feather: floa
     return (torch.clamp(torch.minimum(dx, dy), 0, 1) * 255).round().to(torch.uint8)
 
 
-def grabcut_alpha(crop: torch.Tensor, inner: tuple[float, float, float, float], iterations: int = 4
-                  ) -> torch.Tensor | None:
+def grabcut_alpha(crop: torch.Tensor, inner: tuple[float, float, float, float], iterations: int = 4,
+                  exclude: torch.Tensor | None = None) -> torch.Tensor | None:
     """GrabCut foreground of ``crop`` uint8 ``(3, h, w)`` seeded by the box ``inner`` (crop pixels).
 
-    Returns a uint8 ``(h, w)`` alpha with softened edges, zero outside the box, or None when the crop
-    is too small or GrabCut finds (almost) nothing. Deterministic: OpenCV's RNG is seeded per call.
+    ``exclude`` (bool ``(h, w)``) marks pixels that are background for certain (a burned-in overlay):
+    GrabCut then starts from a mask instead of the rectangle alone. Returns a uint8 ``(h, w)`` alpha
+    with softened edges, zero outside the box, or None when the crop is too small or GrabCut finds
+    (almost) nothing. Deterministic: OpenCV's RNG is seeded per call.
     """
     import cv2  # opencv-python-headless, a base dependency
 
@@ -81,7 +83,14 @@ def grabcut_alpha(crop: torch.Tensor, inner: tuple[float, float, float, float], 
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)
     try:
-        cv2.grabCut(image, mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
+        if exclude is None:
+            cv2.grabCut(image, mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
+        else:
+            mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
+            mask[exclude.numpy()] = cv2.GC_BGD
+            if not (mask == cv2.GC_PR_FGD).any():
+                return None
+            cv2.grabCut(image, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return None
     fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
@@ -95,6 +104,19 @@ def grabcut_alpha(crop: torch.Tensor, inner: tuple[float, float, float, float], 
     k = max(3, (min(x1 - x0, y1 - y0) // 12) | 1)
     soft = cv2.GaussianBlur(fg.astype(np.float32), (k, k), 0)
     return torch.from_numpy(np.clip(soft * 255, 0, 255).round().astype(np.uint8))
+
+
+def _overlay_mask(size: int, square: tuple[int, int, int], boxes: torch.Tensor) -> torch.Tensor:
+    """``(size, size)`` bool: where ``boxes`` (image pixels) fall inside the crop square ``(left, top, side)``."""
+    left, top, side = square
+    mask = torch.zeros(size, size, dtype=torch.bool)
+    scale = size / side
+    for x0, y0, x1, y1 in torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4).tolist():
+        c0, r0 = max(0, math.floor((x0 - left) * scale)), max(0, math.floor((y0 - top) * scale))
+        c1, r1 = min(size, math.ceil((x1 - left) * scale)), min(size, math.ceil((y1 - top) * scale))
+        if c1 > c0 and r1 > r0:
+            mask[r0:r1, c0:c1] = True
+    return mask
 
 
 def _overlaps(square: tuple[float, float, float, float], boxes: torch.Tensor) -> bool:
@@ -126,6 +148,7 @@ def object_crops(
     min_side: int = 8,
     label: int | str | None = None,
     avoid_ignored: bool = True,
+    overlays: Literal["skip", "mask"] = "skip",
     progress: bool = True,
 ) -> CropDataset:
     """Square crops of every box in a detection dataset, resized to ``size`` x ``size``.
@@ -140,12 +163,21 @@ def object_crops(
             are counted in ``stats["grabcut_fallback"]``).
         min_side: boxes smaller than this (pixels, short side) are skipped (too little to learn from).
         label: crop only this class (an index into ``dataset.classes`` or a name); None crops every class.
-        avoid_ignored: skip crops whose square overlaps one of ``target["ignored_boxes"]`` (burned-in
-            overlays such as timestamps, which would otherwise leak into the crops).
+        avoid_ignored: keep ``target["ignored_boxes"]`` (burned-in overlays such as timestamps, which would
+            otherwise leak into the crops) out of the crops, as ``overlays`` says; False ignores them.
+        overlays: ``"skip"``: a crop whose square overlaps an ignored box is skipped (counted in
+            ``stats["overlaps_ignored"]``); ``"mask"`` (RGBA crops): it is kept, with alpha 0 wherever an
+            ignored box falls (``stats["overlay_masked"]``), so the object stays and the overlay is cut out.
+            In Trash-ICRA19, 698 of the 1,209 plastic boxes touch a ``timestamp`` box. A crop that keeps
+            less than ``GRABCUT_MIN_FILL`` of its box visible is still skipped.
 
     Crops reaching past the image border are padded with edge pixels (and alpha 0 there).
     """
     mode = _alpha_mode(alpha)
+    if overlays not in ("skip", "mask"):
+        raise ConfigError(f"overlays={overlays!r} must be 'skip' or 'mask'")
+    if overlays == "mask" and mode == "none":
+        raise ConfigError("overlays='mask' needs RGBA crops (alpha='box' or 'grabcut') to cut the overlay out")
     classes = list(getattr(dataset, "classes", []))
     if isinstance(label, str):
         if label not in classes[1:]:
@@ -169,14 +201,18 @@ def object_crops(
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             left, top = math.floor(cx - side / 2), math.floor(cy - side / 2)
             side_px = max(1, math.ceil(side))
+            covered = None
             if _overlaps((left, top, left + side_px, top + side_px), ignored):
-                stats["overlaps_ignored"] += 1
-                continue
+                if overlays == "skip":
+                    stats["overlaps_ignored"] += 1
+                    continue
+                covered = _overlay_mask(size, (left, top, side_px), ignored)
             padding = [max(0, -left), max(0, -top), max(0, left + side_px - w), max(0, top + side_px - h)]
             src = F.pad(image, padding, padding_mode="edge") if any(padding) else image
             crop = src[:, top + padding[1]: top + padding[1] + side_px, left + padding[0]: left + padding[0] + side_px]
             inner_px = (x0 - left, y0 - top, x1 - left, y1 - top)
-            cut = grabcut_alpha(crop, inner_px) if mode == "grabcut" else None
+            exclude = _overlay_mask(side_px, (left, top, side_px), ignored) if covered is not None else None
+            cut = grabcut_alpha(crop, inner_px, exclude=exclude) if mode == "grabcut" else None
             if mode == "grabcut":
                 stats["grabcut" if cut is not None else "grabcut_fallback"] += 1
             crop = F.resize(crop, [size, size], antialias=True)
@@ -186,6 +222,14 @@ def object_crops(
                     a = F.resize(cut[None], [size, size], antialias=True)[0]
                 else:
                     a = box_alpha(size, tuple(v * scale for v in inner_px))
+                if covered is not None:
+                    a = a.masked_fill(covered, 0)
+                    box_px = [round(v * scale) for v in inner_px]
+                    inside = covered[max(0, box_px[1]):box_px[3], max(0, box_px[0]):box_px[2]]
+                    if inside.numel() == 0 or (~inside).float().mean() < GRABCUT_MIN_FILL:
+                        stats["overlaps_ignored"] += 1  # the overlay covers (almost) the whole object
+                        continue
+                    stats["overlay_masked"] += 1
                 crop = torch.cat([crop, a[None]])
             images.append(crop)
             labels.append(lab)

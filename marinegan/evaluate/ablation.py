@@ -55,13 +55,13 @@ SyntheticFactory = Callable[[Dataset, int, int], Dataset]
 """``factory(backgrounds, length, seed)``: ``length`` synthetic samples composited onto ``backgrounds``."""
 
 
-def option_tag(options: CompositeOptions | None) -> str:
-    """``""`` for the default compositing, else the changed options, e.g. ``"[blend=gaussian,scale=0.2-0.7]"``."""
-    if options is None:
-        return ""
+def option_tag(options: CompositeOptions | None, extra: Mapping[str, object] | None = None) -> str:
+    """``""`` for the default compositing, else the changed options, e.g. ``"[blend=gaussian,scale=0.2-0.7]"``;
+    ``extra`` adds other changed settings of an arm (``{"overlays": "mask"}``)."""
     default = CompositeOptions()
     changed = [(f, getattr(options, f)) for f in default.__dataclass_fields__
-               if getattr(options, f) != getattr(default, f)]
+               if options is not None and getattr(options, f) != getattr(default, f)]
+    changed += list((extra or {}).items())
     text = ",".join(f"{f}={'-'.join(f'{x:g}' for x in v) if isinstance(v, tuple) else v}" for f, v in changed)
     return f"[{text}]" if text else ""
 
@@ -103,20 +103,32 @@ class GanArm:
 
 @dataclass
 class CopyPasteArm:
-    """Synthetic arm: real object cut-outs (``object_crops(..., alpha="grabcut")``) pasted on real frames."""
+    """Synthetic arm: real object cut-outs (``object_crops(..., alpha="grabcut")``) pasted on real frames.
 
-    cutouts: Dataset
+    ``cutouts=None`` cuts them from each run's own frames (``object_crops(backgrounds, 64, alpha="grabcut",
+    label=label, overlays=overlays)``): what a user with only those frames can do without a generator, and
+    so the baseline a generator pulled from the Hub must beat.
+    """
+
+    cutouts: Dataset | None = None
     label: int | str | None = None
     options: CompositeOptions | None = None
     source: str = "cut-outs"
+    overlays: str = "skip"
 
     def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
+        from marinegan.data import object_crops
         from marinegan.synth import CopyPasteDataset
 
-        return CopyPasteDataset(self.cutouts, length, backgrounds=backgrounds, seed=seed, label=self.label,
+        cutouts = self.cutouts if self.cutouts is not None else object_crops(
+            backgrounds, 64, alpha="grabcut", label=self.label, overlays=self.overlays, progress=False)
+        return CopyPasteDataset(cutouts, length, backgrounds=backgrounds, seed=seed, label=self.label,
                                 options=self.options, materialize=True, progress=False)
 
     def describe(self) -> str:
+        if self.cutouts is None:
+            return f"copy-paste:the run's own frames (grabcut, overlays {self.overlays}):" \
+                   f"{self.options or CompositeOptions()}"
         pixels = fingerprint(getattr(self.cutouts, "images", self.cutouts))
         return f"copy-paste:{len(self.cutouts)} {self.source} {pixels}:{self.options or CompositeOptions()}"
 
@@ -138,6 +150,7 @@ class AblationSettings:
     ultralytics_model: str = "yolov8n.yaml"
     imgsz: int = 320
     val_size: int | None = None
+    budget: Literal["equal", "real-epochs"] = "equal"
 
 
 @dataclass
@@ -216,6 +229,7 @@ def ablate(
     ultralytics_model: str = "yolov8n.yaml",
     imgsz: int = 320,
     val_size: int | None = None,
+    budget: Literal["equal", "real-epochs"] = "equal",
     baseline: bool = True,
     out_dir: str | Path = "ablation",
     device: str | torch.device = "auto",
@@ -242,6 +256,9 @@ def ablate(
             ``ultralytics.YOLO(ultralytics_model)`` for ``epochs``; needs ``pip install ultralytics``).
         val_size: score on this many validation frames, drawn once (seeded) from ``real_val``, for a
             quick look (the report says so); None scores on every frame.
+        budget: with ``steps``: ``"equal"`` trains every run for ``steps`` steps, so a mix sees each real frame
+            less often than the real arm; ``"real-epochs"`` adds the synthetic samples on top: a mix trains
+            for ``steps * len(mix) / len(real)`` steps, so each real frame is seen as often as in the real arm.
         baseline: run the ``real`` arm. False adds arms to a folder whose real runs exist (or are being
             run by another process with the same recipe): Δ is computed against the folder's real runs.
 
@@ -255,11 +272,15 @@ def ablate(
     real_val = validation_subset(real_val, val_size)
     val_size = None if len(real_val) == n_val else val_size  # a size covering every frame is the whole set
     settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
-                                hflip, curve_every, ultralytics_model, imgsz, val_size)
+                                hflip, curve_every, ultralytics_model, imgsz, val_size, budget)
     if trainer == "ultralytics" and (steps is not None or curve_every):
         raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
     if steps is not None and steps < 1:
         raise ConfigError(f"steps={steps} must be a positive number of optimisation steps")
+    if budget not in ("equal", "real-epochs"):
+        raise ConfigError(f"budget={budget!r} must be 'equal' or 'real-epochs'")
+    if budget != "equal" and steps is None:
+        raise ConfigError("budget='real-epochs' scales steps=: give steps (epochs already see every real frame once)")
     if len(real_val) == 0:
         raise ConfigError("the real validation set is empty")
     classes = list(getattr(real_train, "classes", []))
@@ -350,7 +371,10 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
                            min_size=settings.image_size)
     curve: list[dict] = []
 
-    total = training_steps(len(mix), settings.batch_size, settings.epochs, settings.steps)
+    steps = settings.steps
+    if steps is not None and settings.budget == "real-epochs":
+        steps = round(steps * len(mix) / len(real))  # synthetic samples on top: each real frame seen as often
+    total = training_steps(len(mix), settings.batch_size, settings.epochs, steps)
 
     def score(step: int, m: torch.nn.Module) -> None:
         if step >= total:
@@ -358,12 +382,12 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
         s = evaluate_detector(m, real_val, classes, batch_size=settings.batch_size, device=device, progress=False)
         curve.append({"step": step, "map_50": s["map_50"], "map": s["map"]})
 
-    train_detector(model, mix, epochs=settings.epochs, steps=settings.steps, batch_size=settings.batch_size,
+    train_detector(model, mix, epochs=settings.epochs, steps=steps, batch_size=settings.batch_size,
                    lr=settings.lr, hflip=settings.hflip, seed=seed, device=device, progress=progress,
                    on_step=score if arm == REAL and settings.curve_every else None, every=settings.curve_every)
     scores = evaluate_detector(model, real_val, classes, batch_size=settings.batch_size, device=device,
                                progress=progress)
-    record["steps"] = settings.steps
+    record["steps"] = steps
     if curve:
         record["curve"] = [*curve, {"step": total, "map_50": scores["map_50"], "map": scores["map"]}]
     return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}
@@ -456,6 +480,9 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
                         *[f"{r.get('per_class', {}).get(c, math.nan):.4f}" for c in classes], r["seconds"]])
     what = settings.detector if settings.trainer == "torchvision" else f"ultralytics {settings.ultralytics_model}"
     budget = f"{settings.steps} steps" if settings.steps else f"{settings.epochs} epoch(s)"
+    if settings.steps and settings.budget == "real-epochs":
+        budget += " for the real arm, and as many more for a mix as it has synthetic samples on top (each real " \
+                  "frame seen as often)"
     lines = [
         "# Real/synthetic ablation",
         "",

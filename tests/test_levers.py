@@ -1,0 +1,57 @@
+"""Issue 17's levers at toy size: overlays masked out of cut-outs, the own-frames copy-paste arm, box sizes
+from the data and synthetic samples on top of the real epochs, through `marinegan ablate`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from test_voc import write_sample
+
+from marinegan import VocDataset, object_crops
+from marinegan.errors import ConfigError
+from marinegan.toydata import make_toy_yolo
+
+
+def test_an_overlay_is_masked_out_of_a_cutout_instead_of_dropping_the_object(tmp_path):
+    write_sample(tmp_path / "voc", "f0", [("plastic", 20, 20, 50, 50), ("timestamp", 40, 2, 63, 20)], size=(64, 64))
+    ds = VocDataset(tmp_path / "voc", classes=["plastic"], ignore=["timestamp"])
+    with pytest.raises(Exception, match="no object"):
+        object_crops(ds, 32, alpha="box", progress=False)  # by default a crop touching the overlay is dropped
+    masked = object_crops(ds, 32, alpha="box", overlays="mask", progress=False)
+    assert len(masked) == 1 and masked.stats["overlay_masked"] == 1
+    alpha = masked.images[0, 3]
+    # the crop square is (16.5..53.5)^2 in the frame: the timestamp's part of it is rows 0..2, columns 20..32
+    assert (alpha[:2, 21:] == 0).all() and alpha[16, 16] == 255
+    with pytest.raises(ConfigError, match="RGBA"):
+        object_crops(ds, 32, overlays="mask", progress=False)
+
+
+@pytest.mark.parametrize("budget, synthetic_steps", [("equal", 2), ("real-epochs", 4)])
+def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
+    train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
+    val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
+    out = tmp_path / "abl"
+    proc = subprocess.run([sys.executable, "-m", "marinegan", "ablate", str(train), str(val), "default", "--arms",
+                           "real,copy-paste-own,gan", "--sizes", "6", "--ratios", "0.5", "--seeds", "0", "--steps",
+                           "2", "--scale", "data", "--overlays", "mask", "--budget", budget, "--image-size", "64",
+                           "--val-size", "3", "--out", str(out), "--device", "cpu"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| copy-paste-own[scale=data,overlays=mask] | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    assert "| gan[scale=data] | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    runs = {json.loads(p.read_text())["arm"]: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
+    assert runs["real"]["steps"] == 2  # 6 real frames; a mix holds 12 items: on top, it trains twice as long
+    assert runs["gan[scale=data]"]["steps"] == synthetic_steps
+    recipe = json.loads((out / "ablation.json").read_text())
+    assert recipe["budget"] == budget and "own frames" in recipe["arms"]["copy-paste-own[scale=data,overlays=mask]"]
+
+
+def test_the_budget_needs_steps():
+    from marinegan import ablate
+
+    with pytest.raises(ConfigError, match="real-epochs"):
+        ablate(torch.zeros(1), torch.zeros(1), None, budget="real-epochs")
