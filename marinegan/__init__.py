@@ -14,6 +14,7 @@ from marinegan.hub import load_generator
 from marinegan.mix import MixedDataset, detection_collate, mix_datasets
 from marinegan.models import DCGANConfig, Discriminator, Generator
 from marinegan.synth import CompositeOptions, CopyPasteDataset, SyntheticPlasticDataset
+from marinegan.transforms import PasteObjects, SpriteBank
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,8 @@ __all__ = [
     "ImageFolderDataset",
     "MarineganError",
     "MixedDataset",
+    "PasteObjects",
+    "SpriteBank",
     "SyntheticPlasticDataset",
     "VocDataset",
     "WeightsError",

@@ -384,6 +384,9 @@ def mix(
     typer.echo(f"wrote {c['total']} samples ({c['real']} real, {c['synthetic']} synthetic) as {format} to {out}")
 
 
+ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-fresh")
+
+
 @app.command()
 def ablate(
     real_train: Annotated[str, typer.Argument(metavar="REAL_TRAIN", help="real training set")],
@@ -391,7 +394,8 @@ def ablate(
                                             help="real validation set (held out) [its val split where it has one]")],
     model: ModelArg = "default",
     arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste (cut-outs of every "
-                                      "training frame), copy-paste-own (cut-outs of each run's own frames), gan")
+                                      "training frame), copy-paste-own (cut-outs of each run's own frames), gan; "
+                                      "gan-fresh and copy-paste-fresh paste new objects every epoch")
                     ] = "real,gan",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
                       ] = "0.25,0.5",
@@ -452,7 +456,7 @@ def ablate(
     arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
-    from marinegan.evaluate.ablation import REAL, CopyPasteArm, GanArm, option_tag
+    from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, option_tag
     from marinegan.evaluate.detection import check_detector
     from marinegan.optional import require
     from marinegan.synth.composite import CompositeOptions
@@ -474,11 +478,10 @@ def ablate(
             from None
     arm_list = _names(arms) or []
     if not arm_list:
-        raise typer.BadParameter("--arms: name at least one arm (real, copy-paste, copy-paste-own, gan)")
-    unknown = sorted(set(arm_list) - {REAL, "copy-paste", "copy-paste-own", "gan"})
+        raise typer.BadParameter(f"--arms: name at least one arm ({', '.join(ARMS)})")
+    unknown = sorted(set(arm_list) - set(ARMS))
     if unknown:
-        raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from real, copy-paste, copy-paste-own, "
-                                 "gan")
+        raise typer.BadParameter(f"--arms: unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
     if overlays not in ("skip", "mask"):
         raise typer.BadParameter(f"--overlays must be skip or mask, not {overlays!r}")
     try:
@@ -493,16 +496,22 @@ def ablate(
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     sources: dict = {}
-    if "copy-paste" in arm_list:
+    if {"copy-paste", "copy-paste-fresh"} & set(arm_list):
         from marinegan.data import object_crops
 
         cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label, overlays=overlays)
-        if len(cutouts) == 0:
-            raise typer.BadParameter(f"--arms copy-paste: no object of {real_train} is large enough to cut out")
-        sources[f"copy-paste{cut_tag}"] = CopyPasteArm(cutouts, label=label, options=options,
-                                                   source=f"grabcut cut-outs of {real_train}")
+        if "copy-paste" in arm_list:
+            sources[f"copy-paste{cut_tag}"] = CopyPasteArm(cutouts, label=label, options=options,
+                                                           source=f"grabcut cut-outs of {real_train}")
+        if "copy-paste-fresh" in arm_list:
+            sources[f"copy-paste-fresh{cut_tag}"] = FreshArm(cutouts, label=label, options=options)
     if "copy-paste-own" in arm_list:
         sources[f"copy-paste-own{cut_tag}"] = CopyPasteArm(None, label=label, options=options, overlays=overlays)
+    if "gan-fresh" in arm_list:
+        from marinegan.hub import load_generator
+
+        sources[f"gan-fresh{tag}"] = FreshArm(load_generator(model, device="cpu", revision=revision), label=label,
+                                              options=options, name=model)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,

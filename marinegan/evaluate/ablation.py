@@ -134,6 +134,57 @@ class CopyPasteArm:
 
 
 @dataclass
+class FreshArm:
+    """Synthetic arm of fresh objects: every epoch, new objects pasted onto the run's own frames.
+
+    ``source`` is a generator (``"default"``, a folder, a Hub id: a bank of ``bank_size`` new objects per
+    epoch) or cut-outs (one fixed bank; new draws and placements per epoch). Each synthetic item is a
+    :class:`~marinegan.transforms.PastedDataset` item, composited live when read: the set holds as many
+    items as a materialised arm, but a detector never sees the same composite twice.
+    """
+
+    source: object = "default"
+    label: int | str | None = None
+    options: CompositeOptions | None = None
+    bank_size: int = 512  # 0.8 s of a 64 px generator on one CPU thread, per epoch
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        from marinegan.transforms import SpriteBank
+
+        self.bank = SpriteBank(self.source, size=self.bank_size)
+        if not self.name:
+            self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
+
+    def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
+        from marinegan.synth.placement import BoxSizes
+        from marinegan.transforms import PastedDataset, PasteObjects, SpriteBank
+
+        classes = list(getattr(backgrounds, "classes", []))
+        if isinstance(self.label, str):
+            if self.label not in classes[1:]:
+                raise ConfigError(f"label {self.label!r} is not one of the classes {classes[1:]}")
+            label = classes.index(self.label)
+        elif self.label is None:
+            if len(classes) != 2:
+                raise ConfigError(f"the classes are {classes[1:]}: say which class the objects are, "
+                                  "e.g. label='plastic'")
+            label = 1
+        else:
+            label = int(self.label)
+        options = self.options or CompositeOptions()
+        sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
+        bank = self.bank if self.bank.fixed is not None else SpriteBank(self.bank.generator, self.bank_size, seed)
+        paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed)
+        return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
+
+    def describe(self) -> str:
+        what = fingerprint(self.bank.fixed) if self.bank.fixed is not None else \
+            f"{self.name} weights {fingerprint(*self.bank.generator.state_dict().values())}"
+        return f"fresh:{what} bank {self.bank_size}:{self.options or CompositeOptions()}"
+
+
+@dataclass
 class AblationSettings:
     """The recipe every run of one ablation shares (a resumed ablation must use the same)."""
 
@@ -338,7 +389,8 @@ def _check_settings(path: Path, settings: AblationSettings, arms: dict[str, str]
     """Refuse to resume an ablation with another recipe, or an arm name with another source."""
     current = {**asdict(settings), "arms": arms}
     if path.exists():
-        saved = json.loads(path.read_text())
+        # a setting added after the folder was made reads as its default (the folder used that behaviour)
+        saved = {**asdict(AblationSettings()), **json.loads(path.read_text())}
         diff = sorted(k for k in current if k != "arms" and saved.get(k) != current[k])
         changed = sorted(a for a in arms if a in saved.get("arms", {}) and saved["arms"][a] != arms[a])
         if diff or changed:

@@ -15,6 +15,7 @@ from marinegan.device import resolve_device
 from marinegan.errors import ConfigError, WeightsError
 from marinegan.evaluate.backbones import LITE0_DETECTOR, fcos_efficientnet_lite0
 from marinegan.mix import detection_collate
+from marinegan.transforms import set_epoch
 
 
 def check_detector(name: str) -> None:
@@ -110,6 +111,9 @@ def train_detector(
         hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
+
+    Each pass over ``dataset`` starts with :func:`marinegan.transforms.set_epoch`, so
+    :class:`~marinegan.transforms.PasteObjects` inside it pastes new objects every epoch.
     """
     if len(dataset) == 0:
         raise ConfigError("the detector's training set is empty")
@@ -125,8 +129,10 @@ def train_detector(
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
     flips = torch.Generator().manual_seed(seed + 1)
     bar = tqdm(total=total, desc="detector steps", disable=not progress, leave=False)
-    step = 0
+    step = epoch = 0
     while step < total:
+        set_epoch(dataset, epoch)  # fresh objects for PasteObjects transforms, before the workers copy them
+        epoch += 1
         for images, targets in loader:
             if hflip:
                 images, targets = hflip_batch(images, targets, flips)

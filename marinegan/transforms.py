@@ -1,0 +1,222 @@
+"""`PasteObjects`: fresh objects pasted into every training sample, as a torchvision-v2-style transform.
+
+A materialised synthetic set (:class:`~marinegan.SyntheticPlasticDataset`) holds a fixed set of
+composites that a detector sees again every epoch. What a generator has that a few hundred cut-outs
+lack is an unlimited supply of new objects; Simple Copy-Paste (Ghiasi et al. 2021) pastes new random
+objects into every batch. ``PasteObjects`` does that inside any detection pipeline::
+
+    paste = PasteObjects(SpriteBank("default"), label=1, p=0.5, seed=0)
+    real = VocDataset(root, "train", classes=["plastic"], transforms=v2.Compose([paste, v2.RandomHorizontalFlip()]))
+    for epoch in range(epochs):
+        set_epoch(real, epoch)            # a new bank of generated objects, new placements
+        for images, targets in DataLoader(real, ...): ...
+
+Item ``(image, target)`` with ``target["image_id"] == i`` at epoch ``e`` gets pastes that depend on
+``(seed, e, i)`` alone, so runs are the same on any number of DataLoader workers. Objects come from a
+:class:`SpriteBank`: a generator's bank is ``size`` objects generated afresh for each epoch (a sample
+then costs a composite, not a forward pass), cut-outs are a fixed bank. Pasting uses the library's
+one compositor (:func:`~marinegan.synth.composite.paste_objects`) with the same
+:class:`~marinegan.CompositeOptions` as the synthetic sets: placement off black bars and overlays,
+bounded cover of real boxes, blending, colour match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch.utils.data import Dataset, Subset
+from torchvision import tv_tensors
+
+from marinegan.errors import ConfigError
+from marinegan.images import to_uint8
+from marinegan.synth.composite import CompositeOptions, channels_last, paste_objects
+from marinegan.synth.placement import BoxSizes
+from marinegan.synth.seeding import index_generator, index_seed
+
+_BANK, _PASTE = 11, 12  # random streams, apart from the synthetic sets' own
+
+
+class SpriteBank:
+    """The objects a :class:`PasteObjects` draws from.
+
+    Args:
+        source: a generator (``"default"``, a folder, a Hub id or a :class:`~marinegan.Generator`): ``size``
+            new objects per epoch; or cut-outs (``object_crops(...)`` or a uint8 tensor ``(N, C, S, S)``),
+            the same bank every epoch.
+        size: objects generated per epoch (generators only; the default generator makes about 670 a second
+            on one CPU thread, so a bank costs about 1.5 s per epoch and DataLoader worker).
+        seed: seeds the generated banks: epoch ``e``'s bank depends on ``(seed, e)`` alone.
+    """
+
+    def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256) -> None:
+        from marinegan.models.dcgan import Generator
+
+        if size < 1 or batch_size < 1:
+            raise ConfigError(f"size={size} and batch_size={batch_size} must be at least 1")
+        self.size, self.seed, self.batch_size = size, seed, batch_size
+        images = getattr(source, "images", source)
+        if isinstance(images, torch.Tensor):
+            if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (3, 4) or not len(images):
+                raise ConfigError("cut-outs must be object_crops(...) or a non-empty uint8 tensor (N, 4, S, S)")
+            self.generator, self.fixed = None, images
+        else:
+            from marinegan.hub import load_generator
+
+            g = source if isinstance(source, Generator) else load_generator(source, device="cpu")
+            self.generator, self.fixed = g.cpu().eval(), None
+        self._cached: tuple[int, torch.Tensor] | None = None
+
+    @torch.inference_mode()
+    def sprites(self, epoch: int) -> torch.Tensor:
+        """The bank of ``epoch``: uint8 ``(N, C, S, S)``, made once per process and epoch."""
+        if self.fixed is not None:
+            return self.fixed
+        if self._cached is None or self._cached[0] != epoch:
+            g = torch.Generator().manual_seed(index_seed(self.seed, epoch, _BANK))
+            z = torch.randn(self.size, self.generator.config.nz, generator=g)
+            out = torch.cat([to_uint8(self.generator(z[i : i + self.batch_size]))
+                             for i in range(0, self.size, self.batch_size)])
+            self._cached = (epoch, out)
+        return self._cached[1]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cached": None}  # workers make their own bank (the same one)
+
+    def __repr__(self) -> str:
+        what = f"{len(self.fixed)} cut-outs" if self.fixed is not None else f"{self.size} generated per epoch"
+        return f"SpriteBank({what})"
+
+
+class PasteObjects(torch.nn.Module):
+    """Paste 1 to ``max_objects`` objects from ``bank`` into ``(image, target)`` with probability ``p``.
+
+    Args:
+        bank: a :class:`SpriteBank` (or anything it accepts: a generator name, cut-outs).
+        label: the pasted objects' class index (``classes.index("plastic")``).
+        p: probability that a sample gets objects at all.
+        min_objects, max_objects: objects per pasted sample (fewer when there is no room).
+        options: placement and blending (:class:`~marinegan.CompositeOptions`); ``scale="data"`` needs
+            ``sizes``.
+        sizes: :class:`~marinegan.synth.placement.BoxSizes` of the real boxes (``BoxSizes.from_dataset``).
+        seed: with the epoch (:meth:`set_epoch`) and ``target["image_id"]``, fixes every draw.
+
+    Inputs: ``image`` uint8 ``(3, H, W)`` (put this before ``ToDtype``) and a target with ``boxes``
+    (XYXY), ``labels`` and ``image_id``; ``ignored_boxes`` are kept clear of. Returns the image with the
+    objects pasted and the target with their boxes and labels appended (per-box keys such as
+    ``difficult`` get 0 for them) and ``pasted`` (how many). Nothing is written into the input.
+    """
+
+    def __init__(self, bank: SpriteBank | object, label: int, *, p: float = 0.5, min_objects: int = 1,
+                 max_objects: int = 3, options: CompositeOptions | None = None, sizes: BoxSizes | None = None,
+                 seed: int = 0) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ConfigError(f"p={p} must be a probability in [0, 1]")
+        if not 1 <= min_objects <= max_objects:
+            raise ConfigError(f"need 1 <= min_objects <= max_objects, got {min_objects} and {max_objects}")
+        if isinstance(label, bool) or not isinstance(label, int) or label < 1:
+            raise ConfigError(f"label={label!r} must be an object class index (1 or more; 0 is the background)")
+        self.options = options or CompositeOptions()
+        if self.options.scale == "data" and sizes is None:
+            raise ConfigError("options.scale='data' needs sizes=BoxSizes.from_dataset(real, label)")
+        self.bank = bank if isinstance(bank, SpriteBank) else SpriteBank(bank, seed=seed)
+        self.label, self.p, self.min_objects, self.max_objects = label, p, min_objects, max_objects
+        self.sizes, self.seed, self.epoch = sizes, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch``: a new bank (generators) and new placements. Call it before each epoch's
+        DataLoader iterator is made (workers copy the transform then; ``persistent_workers`` would keep the
+        old epoch)."""
+        self.epoch = int(epoch)
+
+    def forward(self, image: torch.Tensor, target: dict) -> tuple[torch.Tensor, dict]:
+        if torch.as_tensor(image).dtype != torch.uint8 or image.dim() != 3:
+            raise ConfigError("PasteObjects takes uint8 images (3, H, W): put it before ToDtype/Normalize")
+        if "image_id" not in target:
+            raise ConfigError("PasteObjects seeds each sample by target['image_id'], which this target lacks")
+        rng = index_generator(index_seed(self.seed, self.epoch, _PASTE), int(target["image_id"]), _PASTE)
+        if torch.rand(1, generator=rng).item() >= self.p:
+            return image, {**target, "pasted": 0}
+        n = int(torch.randint(self.min_objects, self.max_objects + 1, (1,), generator=rng))
+        bank = self.bank.sprites(self.epoch)
+        sprites = bank[torch.randint(len(bank), (n,), generator=rng)]
+        old = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
+        out = channels_last(torch.as_tensor(image).as_subclass(torch.Tensor))
+        boxes, _, _ = paste_objects(out, sprites, rng, self.options, occupied=old,
+                                    ignored=target.get("ignored_boxes"), sizes=self.sizes)
+        pasted = torch.from_numpy(out).permute(2, 0, 1)
+        return (tv_tensors.Image(pasted) if isinstance(image, tv_tensors.Image) else pasted,
+                _extended(target, old, boxes, self.label, tuple(pasted.shape[-2:])))
+
+    def __repr__(self) -> str:
+        return (f"PasteObjects({self.bank!r}, label={self.label}, p={self.p}, objects={self.min_objects}-"
+                f"{self.max_objects}, seed={self.seed}, epoch={self.epoch})")
+
+
+def _extended(target: dict, old: torch.Tensor, new: torch.Tensor, label: int, size: tuple[int, int]) -> dict:
+    """``target`` with ``new`` boxes of class ``label`` appended; other per-box tensors padded with zeros."""
+    k = len(old)
+    out = dict(target)
+    for key, value in target.items():
+        if key in ("boxes", "labels", "ignored_boxes") or not isinstance(value, torch.Tensor):
+            continue
+        if value.dim() >= 1 and value.shape[0] == k:
+            out[key] = torch.cat([value, value.new_zeros((len(new), *value.shape[1:]))])
+    out["boxes"] = tv_tensors.BoundingBoxes(torch.cat([old, new]), format="XYXY", canvas_size=size)
+    out["labels"] = torch.cat([torch.as_tensor(target["labels"], dtype=torch.int64).reshape(-1),
+                               torch.full((len(new),), label, dtype=torch.int64)])
+    out["pasted"] = len(new)
+    return out
+
+
+class PastedDataset(Dataset):
+    """``length`` samples, each a frame of ``backgrounds`` (drawn by ``(seed, i)``) through ``paste``.
+
+    The synthetic arm of fresh objects: with ``paste.p == 1`` every item is a composite, and each epoch
+    (:meth:`set_epoch`) brings new objects and placements, where a materialised synthetic set repeats its
+    composites. ``target["synthetic"]`` is True and ``target["image_id"]`` is ``i``.
+    """
+
+    def __init__(self, backgrounds: Dataset, length: int, paste: PasteObjects, seed: int = 0,
+                 classes: Sequence[str] | None = None) -> None:
+        if not isinstance(length, int) or length < 1 or len(backgrounds) == 0:
+            raise ConfigError(f"length={length!r} must be a positive integer, over a non-empty set of backgrounds")
+        self.backgrounds, self.length, self.paste, self.seed = backgrounds, length, paste, seed
+        self.classes = list(classes if classes is not None else getattr(backgrounds, "classes", []))
+
+    def __len__(self) -> int:
+        return self.length
+
+    def set_epoch(self, epoch: int) -> None:
+        self.paste.set_epoch(epoch)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict]:
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} samples")
+        j = int(torch.randint(len(self.backgrounds), (1,), generator=index_generator(self.seed, index, _BANK)))
+        image, target = self.backgrounds[j]
+        image, target = self.paste(image, {**target, "image_id": index, "background_index": j})
+        return image, {**target, "synthetic": True}
+
+
+def set_epoch(dataset: object, epoch: int) -> None:
+    """Tell every :class:`PasteObjects` inside ``dataset`` (its ``transforms``, a mix's parts, a ``Subset``'s
+    set, a ``v2.Compose``) that epoch ``epoch`` starts. :func:`~marinegan.evaluate.train_detector` calls it."""
+    seen: set[int] = set()
+    stack = [dataset]
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, PasteObjects | PastedDataset):
+            obj.set_epoch(epoch)
+            continue
+        if isinstance(obj, Subset):
+            stack.append(obj.dataset)
+        for name in ("transforms", "transform", "real", "synthetic", "backgrounds"):
+            stack.append(getattr(obj, name, None))
+        inner = getattr(obj, "transforms", None)
+        if isinstance(inner, list | tuple):
+            stack.extend(inner)
