@@ -8,7 +8,9 @@ Targets (ratios measured in one run, against a baseline in the same process):
 - composited samples/s >= 0.9x reading the same backgrounds, default options, materialised, at 0 and 2
   workers; each blend mode's row is listed with its ratio (only the default must meet the target);
 - ``mix_datasets(real, synthetic, 0.3)`` through a shuffled DataLoader >= 0.95x the real set alone;
-- lazy generation through the Dataset >= 0.95x the raw batched forward.
+- lazy generation through the Dataset >= 0.95x the raw batched forward;
+- where ``paste.json`` exists (``bench_paste.py``): on-the-fly pasting (``PasteObjects``, p=0.5, fresh
+  objects) >= 0.9x reading the same frames, with 2 workers (issue 17).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def targets(folder: Path) -> list[tuple[str, str, float, float]]:
                     _ratio(mixing, "mix_datasets(real, synthetic, 0.3)", w), 0.95))
     out.append(("lazy generation through the Dataset vs the raw batched forward", "",
                 _ratio(generation, "SyntheticPlasticDataset via DataLoader"), 0.95))
+    if (folder / "paste.json").is_file():
+        paste = _rows(folder, "paste")
+        out.append(("PasteObjects(p=0.5) from a generator bank made each epoch vs reading the same frames",
+                    "2 workers", _ratio(paste, "PasteObjects(p=0.5), generator bank", 2), 0.9))
+        out.append(("PasteObjects(p=0.5) from a fixed bank (compositing only)", "2 workers",
+                    _ratio(paste, "PasteObjects(p=0.5), fixed bank", 2), 0.0))
     for r in composite:
         if r["what"].startswith("blend=") and r["what"].endswith(": materialised"):
             threshold = 0.9 if "(default)" in r["what"] else 0.0  # listed for its cost; the default must hold

@@ -55,8 +55,9 @@ def content_region(image: np.ndarray, level: int = BAR_LEVEL, fill: float = BAR_
     """
     h, w = image.shape[:2]
     grey = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    dark = grey <= level
-    rows, cols = dark.mean(axis=1) >= fill, dark.mean(axis=0) >= fill
+    _, dark = cv2.threshold(np.ascontiguousarray(grey), level, 1, cv2.THRESH_BINARY_INV)  # 1 where grey <= level
+    rows = cv2.reduce(dark, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() >= fill  # OpenCV's means: a fraction
+    cols = cv2.reduce(dark, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() >= fill  # of NumPy's time
     if rows.all() or cols.all():
         return 0, 0, w, h
     top, bottom, left, right = (_bar(f, min_bar) for f in (rows, rows[::-1], cols, cols[::-1]))
