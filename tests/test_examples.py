@@ -48,6 +48,12 @@ def test_mix_into_torchvision(tmp_path):
     assert "MixedDataset(real=32, synthetic=14" in out and "mAP on real validation images" in out
 
 
+def test_paste_objects_example(tmp_path):
+    out = run("examples/paste_objects.py", "--out", str(tmp_path / "p.png"), "--height", "96", cwd=tmp_path)
+    assert "epochs 0, 1, 2 with fresh objects" in out
+    assert Image.open(tmp_path / "p.png").size[0] > 4 * 96
+
+
 def test_run_ablation(tmp_path):
     out = run("examples/run_ablation.py", "--out", str(tmp_path / "abl"), "--ratios", "0.5", "--steps", "2",
               "--image-size", "64", cwd=tmp_path)
