@@ -61,6 +61,18 @@ def test_perfect_predictions_score_map_one(toy):
     assert worse["map"] < 0.9
 
 
+def test_scoring_leaves_the_global_random_stream_alone(toy):
+    """A validation curve scores a run mid-way: if scoring drew from the global RNG, the run's later
+    drop-connect draws would shift and the curve would change the run it measures."""
+    _, val, _ = toy
+    answers = [{"boxes": t["boxes"].as_subclass(torch.Tensor), "labels": t["labels"],
+                "scores": torch.ones(len(t["labels"]))} for _, t in (val[i] for i in range(len(val)))]
+    torch.manual_seed(5)
+    before = torch.get_rng_state()
+    evaluate_detector(Oracle(answers), val, val.classes, batch_size=4, device="cpu", progress=False)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def _toy_arms(train, g):
     from marinegan.data import object_crops
     from marinegan.evaluate.ablation import CopyPasteArm, GanArm

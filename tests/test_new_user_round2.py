@@ -411,3 +411,24 @@ def test_val_size_scores_on_a_seeded_subset_and_the_report_says_so(tmp_path):
     report = (tmp_path / "abl" / "results.md").read_text()
     assert "on 4 of its frames" in report
     assert json.loads((tmp_path / "abl" / "ablation.json").read_text())["val_size"] == 4
+
+
+def test_an_ablation_that_failed_before_any_run_finished_takes_the_corrected_recipe(tmp_path):
+    from marinegan import ablate
+    from marinegan.errors import ConfigError
+
+    root = tmp_path / "d"
+    make_toy_yolo(root, n=6, size=64, split="train", single_class="plastic")
+    make_toy_yolo(root, n=3, size=64, split="val", seed=1, single_class="plastic")
+    train, val = open_dataset(root, "train"), open_dataset(root, "val")
+
+    def broken(backgrounds, length, seed):  # noqa: ARG001
+        raise ConfigError("this arm fails in its first run")
+    args = dict(ratios=[0.5], seeds=[0], steps=1, out_dir=tmp_path / "abl", device="cpu", progress=False,
+                baseline=False)
+    with pytest.raises(ConfigError, match="fails in its first run"):
+        ablate(train, val, {"x": broken}, **args)
+    result = ablate(train, val, None, **{**args, "baseline": True, "lr": 0.005})  # not "another recipe"
+    assert len(result.runs) == 1
+    with pytest.raises(ConfigError, match="another recipe"):  # once a run has finished, its recipe is kept
+        ablate(train, val, None, **{**args, "baseline": True, "lr": 0.02})

@@ -388,7 +388,7 @@ def report(out_dir: str | Path) -> AblationResult:
 def _check_settings(path: Path, settings: AblationSettings, arms: dict[str, str]) -> None:
     """Refuse to resume an ablation with another recipe, or an arm name with another source."""
     current = {**asdict(settings), "arms": arms}
-    if path.exists():
+    if path.exists() and any((path.parent / "runs").glob("*.json")):  # a recipe without finished runs may change
         # a setting added after the folder was made reads as its default (the folder used that behaviour)
         saved = {**asdict(AblationSettings()), **json.loads(path.read_text())}
         diff = sorted(k for k in current if k != "arms" and saved.get(k) != current[k])

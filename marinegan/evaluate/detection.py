@@ -178,7 +178,10 @@ def evaluate_detector(
     dev = resolve_device(device)
     model.to(dev).eval()
     metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=detection_collate)
+    # its own generator: a DataLoader iterator draws a seed, and from the global RNG that would shift the
+    # drop-connect draws of a training run scored mid-way (a validation curve would change the run it measures)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=detection_collate,
+                        generator=torch.Generator())
     for images, targets in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
         preds = model([im.to(dev) for im in images])
         metric.update(
