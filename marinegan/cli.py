@@ -438,6 +438,8 @@ def ablate(
                                         "often as in the real arm)")] = "equal",
     color_match: Annotated[float, typer.Option(help="colour match of pasted objects to their surroundings, 0-1")
                            ] = 0.5,
+    jobs: Annotated[int, typer.Option(min=1, help="runs trained at once, each in its own process with cores/jobs "
+                                      "threads (2 on a 2-core machine: 1 thread each)")] = 1,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
                                                  "subset, for a quick look (the report says so) [default: all]")
                         ] = None,
@@ -517,7 +519,8 @@ def ablate(
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
-                          val_size=val_size, budget=budget, baseline=REAL in arm_list, out_dir=out, device=device)
+                          val_size=val_size, budget=budget, jobs=jobs, baseline=REAL in arm_list, out_dir=out,
+                          device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
 

@@ -57,3 +57,24 @@ def test_the_budget_needs_steps():
 
     with pytest.raises(ConfigError, match="real-epochs"):
         ablate(torch.zeros(1), torch.zeros(1), None, budget="real-epochs")
+
+
+def test_two_jobs_give_the_runs_one_job_gives(tmp_path):
+    """--jobs: runs in parallel processes, each its own thread count; the same runs, the same numbers."""
+    from marinegan import ablate, open_dataset
+    from marinegan.evaluate import CopyPasteArm
+
+    root = tmp_path / "d"
+    make_toy_yolo(root, n=8, size=64, split="train", single_class="plastic")
+    make_toy_yolo(root, n=3, size=64, split="val", seed=1, single_class="plastic")
+    train, val = open_dataset(root, "train"), open_dataset(root, "val")
+    arms = {"copy-paste-own": CopyPasteArm(None, label="plastic")}
+    common = dict(ratios=[0.5], seeds=[0, 1], steps=2, device="cpu", progress=False, threads=1, baseline=False)
+    one = ablate(train, val, arms, out_dir=tmp_path / "one", jobs=1, **common)
+    two = ablate(train, val, arms, out_dir=tmp_path / "two", jobs=2, **common)
+    key = lambda r: (r["arm"], r["seed"])  # noqa: E731
+    assert len(two.runs) == 2
+    for a, b in zip(sorted(one.runs, key=key), sorted(two.runs, key=key), strict=True):
+        assert key(a) == key(b) and a["map"] == b["map"] and a["map_50"] == b["map_50"]
+    with pytest.raises(ConfigError, match="picklable"):
+        ablate(train, val, {"x": lambda bg, *_: bg}, out_dir=tmp_path / "three", jobs=2, **common)

@@ -27,6 +27,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -281,6 +282,8 @@ def ablate(
     imgsz: int = 320,
     val_size: int | None = None,
     budget: Literal["equal", "real-epochs"] = "equal",
+    jobs: int = 1,
+    threads: int | None = None,
     baseline: bool = True,
     out_dir: str | Path = "ablation",
     device: str | torch.device = "auto",
@@ -310,6 +313,11 @@ def ablate(
         budget: with ``steps``: ``"equal"`` trains every run for ``steps`` steps, so a mix sees each real frame
             less often than the real arm; ``"real-epochs"`` adds the synthetic samples on top: a mix trains
             for ``steps * len(mix) / len(real)`` steps, so each real frame is seen as often as in the real arm.
+        jobs: runs trained at once, each in its own process (the arms must be picklable: GanArm,
+            CopyPasteArm, FreshArm, not lambdas). A finished run is saved as soon as it ends.
+        threads: torch threads per run; None: ``cpu_count // jobs`` with several jobs, torch's default with
+            one. On this project's 2-core machine, 2 jobs x 1 thread keep both cores busy without
+            oversubscribing them. A run's last digits depend on its thread count.
         baseline: run the ``real`` arm. False adds arms to a folder whose real runs exist (or are being
             run by another process with the same recipe): Δ is computed against the folder's real runs.
 
@@ -328,6 +336,10 @@ def ablate(
         raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
     if steps is not None and steps < 1:
         raise ConfigError(f"steps={steps} must be a positive number of optimisation steps")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs={jobs!r} must be a positive number of runs at once")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"threads={threads!r} must be a positive number of threads per run")
     if budget not in ("equal", "real-epochs"):
         raise ConfigError(f"budget={budget!r} must be 'equal' or 'real-epochs'")
     if budget != "equal" and steps is None:
@@ -359,16 +371,59 @@ def ablate(
     plan = [(REAL, size, 0.0, seed) for seed in seeds for size in sizes] if baseline else []
     plan += [(arm, size, ratio, seed) for seed in seeds for size in sizes for arm in arms for ratio in ratios]
     plan.sort(key=lambda cell: (seeds.index(cell[3]), sizes.index(cell[1])))  # whole seeds first
-    bar = tqdm(plan, desc="ablation runs", disable=not progress)
-    for arm, size, ratio, seed in bar:
-        path = out / "runs" / f"{run_name(arm, size, ratio, seed)}.json"
-        if path.is_file():
-            continue
-        bar.set_postfix_str(run_name(arm, size, ratio, seed))
-        record = _run(real_train, real_val, classes, arms.get(arm), arm, size, ratio, seed, settings, out, device,
-                      progress)
-        atomic_write(path, lambda tmp, rec=record: Path(tmp).write_text(json.dumps(rec, indent=2)))
+    todo = [cell for cell in plan if not (out / "runs" / f"{run_name(*cell)}.json").is_file()]
+    context = (real_train, real_val, classes, arms, settings, out, device)
+    if jobs == 1:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        bar = tqdm(todo, desc="ablation runs", disable=not progress)
+        for cell in bar:
+            bar.set_postfix_str(run_name(*cell))
+            _save(out, cell, _run(*context[:3], arms.get(cell[0]), *cell, *context[4:], progress))
+    else:
+        _run_parallel(todo, context, jobs, threads, progress)
     return report(out)
+
+
+def _save(out: Path, cell: tuple, record: dict) -> None:
+    path = out / "runs" / f"{run_name(*cell)}.json"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(record, indent=2)))
+
+
+_WORKER: tuple = ()  # what a --jobs worker process runs its cells with (set once per process)
+
+
+def _start_worker(threads: int, context: tuple) -> None:
+    global _WORKER
+    torch.set_num_threads(threads)
+    _WORKER = context
+
+
+def _run_cell(cell: tuple) -> dict:
+    real_train, real_val, classes, arms, settings, out, device = _WORKER
+    return _run(real_train, real_val, classes, arms.get(cell[0]), *cell, settings, out, device, False)
+
+
+def _run_parallel(todo: list[tuple], context: tuple, jobs: int, threads: int | None, progress: bool) -> None:
+    """Run cells in ``jobs`` processes of ``threads`` threads each (spawned: CUDA- and OpenCV-safe)."""
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+    try:
+        pickle.dumps(context[3])
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise ConfigError(f"jobs={jobs} runs the arms in other processes, so they must be picklable (a class such as "
+                          f"GanArm or CopyPasteArm, not a lambda): {exc}") from None
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=(threads, context)) as pool:
+        futures = {pool.submit(_run_cell, cell): cell for cell in todo}
+        bar = tqdm(as_completed(futures), total=len(futures), desc=f"ablation runs ({jobs} jobs x {threads} threads)",
+                   disable=not progress)
+        for future in bar:
+            _save(context[5], futures[future], future.result())
+            bar.set_postfix_str(run_name(*futures[future]))
 
 
 def report(out_dir: str | Path) -> AblationResult:
