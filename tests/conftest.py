@@ -41,6 +41,16 @@ def hf_home() -> Path:
     return Path(_HF_HOME)
 
 
+@pytest.fixture
+def rgba_dir(tmp_path) -> Path:
+    """A tiny random RGBA object generator saved with save_pretrained (for the command-line tests)."""
+    from marinegan import DCGANConfig, Generator
+
+    torch.manual_seed(0)
+    Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16)).save_pretrained(tmp_path / "rgba")
+    return tmp_path / "rgba"
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -58,13 +58,6 @@ def test_bad_model_gives_one_line_error_and_exit_2(tmp_path):
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
-@pytest.fixture
-def rgba_dir(tmp_path):
-    torch.manual_seed(0)
-    Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16)).save_pretrained(tmp_path / "rgba")
-    return tmp_path / "rgba"
-
-
 def test_export_and_mix_commands(rgba_dir, tmp_path):
     from marinegan import YoloDataset
     from marinegan.toydata import make_toy_yolo

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
 from marinegan import DCGANConfig, Generator, SyntheticPlasticDataset, YoloDataset, mix_datasets
@@ -34,13 +33,6 @@ def in_process(capsys, *args: str) -> tuple[int, str]:
         main(list(args))
     out = capsys.readouterr()
     return exit_.value.code, out.out + out.err
-
-
-@pytest.fixture
-def rgba_dir(tmp_path):
-    torch.manual_seed(0)
-    Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16)).save_pretrained(tmp_path / "rgba")
-    return tmp_path / "rgba"
 
 
 @pytest.fixture

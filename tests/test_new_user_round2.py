@@ -66,13 +66,6 @@ def write_voc(folder: Path) -> Path:
 
 
 @pytest.fixture
-def rgba_dir(tmp_path):
-    torch.manual_seed(0)
-    Generator(DCGANConfig(image_size=32, channels=4, ngf=8, nz=16)).save_pretrained(tmp_path / "rgba")
-    return tmp_path / "rgba"
-
-
-@pytest.fixture
 def shelf(tmp_path):
     """Datasets kept as in ../shared/data: a folder of datasets with one SOURCES.md beside them."""
     root = tmp_path / "data"
