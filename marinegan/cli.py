@@ -65,9 +65,9 @@ def _data_terms(path: str | None, data_license: str | None, data_terms: str | No
 
 def _new_folder(out: Path, what: str = "--out") -> None:
     """Refuse an output folder that exists and holds anything, before any work is done."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise typer.BadParameter(f"{what} {out} exists and is not empty; choose a new folder so nothing is "
-                                 "overwritten")
+    from marinegan.fileio import require_new_folder
+
+    require_new_folder(out, what)
 
 
 def _open(path: str, split: str | None, on_error: str, classes: str | None, ignore: str | None, *,
@@ -110,8 +110,6 @@ def generate(
     device: DeviceOpt = "auto",
 ) -> None:
     """Generate N images from a generator and write them as a PNG grid."""
-    import shutil
-
     from marinegan.fileio import atomic_write, staged_dir
     from marinegan.hub import load_generator
     from marinegan.images import grid_image, to_pil
@@ -127,12 +125,9 @@ def generate(
     if images_dir is not None:
         if images_dir.exists() and not images_dir.is_dir():
             raise typer.BadParameter(f"--images-dir {images_dir} is a file; choose a folder")
-        with staged_dir(images_dir.parent / f".{images_dir.name}.new") as tmp:
+        with staged_dir(images_dir, replace=overwrite) as tmp:  # the old folder goes once the new one is complete
             for i, image in enumerate(images):
                 to_pil(image).save(tmp / f"{i:06d}.png")
-        if images_dir.exists():  # --overwrite: the old folder goes only once the new one is complete
-            shutil.rmtree(images_dir)
-        (images_dir.parent / f".{images_dir.name}.new").rename(images_dir)
     atomic_write(out, lambda tmp: grid_image(images, nrow=nrow).save(tmp, format="PNG"))
     typer.echo(f"wrote {n} images from {model} (seed {seed}) to {out}" + (f" and {images_dir}/" if images_dir else ""))
 

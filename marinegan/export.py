@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from marinegan.errors import ConfigError
-from marinegan.fileio import staged_dir
+from marinegan.fileio import require_new_folder, staged_dir
 from marinegan.images import to_pil
 from marinegan.terms import DataTerms
 
@@ -43,6 +43,15 @@ def source_of(dataset: Dataset, index: int) -> tuple[int, str]:
     A mix (:class:`~marinegan.mix.MixedDataset`) and a ``Subset`` are followed to the set they draw from;
     a reader names its image file; a composite names its background frame's file.
     """
+    dataset, index = _holder(dataset, index)
+    samples = getattr(dataset, "samples", None)
+    if isinstance(samples, list) and 0 <= index < len(samples) and hasattr(samples[index], "path"):
+        return index, str(samples[index].path)
+    return index, ""
+
+
+def _holder(dataset: Dataset, index: int) -> tuple[Dataset, int]:
+    """The set that holds item ``index`` of ``dataset`` (through mixes and Subsets), and its index there."""
     from marinegan.mix import MixedDataset
 
     while True:
@@ -52,20 +61,12 @@ def source_of(dataset: Dataset, index: int) -> tuple[int, str]:
         elif isinstance(dataset, Subset):
             index, dataset = int(dataset.indices[index]), dataset.dataset
         else:
-            break
-    samples = getattr(dataset, "samples", None)
-    if isinstance(samples, list) and 0 <= index < len(samples) and hasattr(samples[index], "path"):
-        return index, str(samples[index].path)
-    return index, ""
+            return dataset, index
 
 
 def _background_file(dataset: Dataset, index: int, target: dict) -> str:
     """The background frame's file of a composite (``""`` for anything else)."""
-    from marinegan.mix import MixedDataset
-
-    while isinstance(dataset, MixedDataset) and dataset.sources[index][0]:
-        dataset, index = dataset.synthetic, dataset.sources[index][1]
-    backgrounds = getattr(dataset, "backgrounds", None)
+    backgrounds = getattr(_holder(dataset, index)[0], "backgrounds", None)
     if backgrounds is None or "background_index" not in target:
         return ""
     return source_of(backgrounds, int(target["background_index"]))[1]
@@ -116,8 +117,7 @@ def export_dataset(
         raise ConfigError("folder export is for scene-mode sets (one class per image, target['image_label']); "
                           "use format='yolo' or 'coco' for boxes")
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"{out} exists and is not empty; choose a new folder so nothing is overwritten")
+    require_new_folder(out)
     files = [Path(f) for f in attribution]
     for f in files:
         if not f.is_file():

@@ -42,13 +42,23 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> None:
             os.unlink(tmp)
 
 
+def require_new_folder(out: str | os.PathLike[str], name: str = "out") -> None:
+    """Refuse ``out`` when it exists and is a file or a folder holding anything (``name``: how the caller calls it)."""
+    from marinegan.errors import ConfigError
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{name} {out} exists and is not empty; choose a new folder so nothing is overwritten")
+
+
 @contextmanager
-def staged_dir(out: str | os.PathLike[str]) -> Iterator[Path]:
+def staged_dir(out: str | os.PathLike[str], replace: bool = False) -> Iterator[Path]:
     """Build a folder in a temporary sibling and rename it to ``out`` once the block completes.
 
-    ``out`` must not exist or be an empty folder. On any error or interrupt the sibling is removed and
-    ``out`` is left as it was, so a failed or interrupted command never blocks its own re-run (a process
-    killed outright leaves a hidden ``.<name>.partial-*`` sibling that nothing reads).
+    ``out`` must not exist or be an empty folder, unless ``replace``: then an existing ``out`` is removed
+    only once the new folder is complete. On any error or interrupt the sibling is removed and ``out`` is
+    left as it was, so a failed or interrupted command never blocks its own re-run (a process killed
+    outright leaves a hidden ``.<name>.partial-*`` sibling that nothing reads).
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +66,15 @@ def staged_dir(out: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
-        if out.is_dir():
+        old = None
+        if out.is_dir() and replace:
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+        elif out.is_dir():
             out.rmdir()  # empty (checked by the caller); a folder that filled meanwhile is an error, not lost
         os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

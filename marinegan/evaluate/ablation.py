@@ -158,21 +158,12 @@ class FreshArm:
             self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
 
     def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
+        from marinegan.synth.dataset import resolve_label
         from marinegan.synth.placement import BoxSizes
         from marinegan.transforms import PastedDataset, PasteObjects, SpriteBank
 
         classes = list(getattr(backgrounds, "classes", []))
-        if isinstance(self.label, str):
-            if self.label not in classes[1:]:
-                raise ConfigError(f"label {self.label!r} is not one of the classes {classes[1:]}")
-            label = classes.index(self.label)
-        elif self.label is None:
-            if len(classes) != 2:
-                raise ConfigError(f"the classes are {classes[1:]}: say which class the objects are, "
-                                  "e.g. label='plastic'")
-            label = 1
-        else:
-            label = int(self.label)
+        label = resolve_label(classes, self.label)
         options = self.options or CompositeOptions()
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
         bank = self.bank if self.bank.fixed is not None else SpriteBank(self.bank.generator, self.bank_size, seed)
@@ -222,9 +213,14 @@ def real_subset(real: Dataset, size: int | None, seed: int) -> Dataset:
         return real
     if not isinstance(size, int) or not 0 < size <= len(real):
         raise ConfigError(f"size={size!r} real frames: must be between 1 and the {len(real)} frames of the real set")
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(10_000 + seed))
-    subset = Subset(real, sorted(order[:size].tolist()))
-    subset.classes = list(getattr(real, "classes", []))
+    return _seeded_subset(real, size, 10_000 + seed)
+
+
+def _seeded_subset(dataset: Dataset, size: int, seed: int) -> Subset:
+    """``size`` items of ``dataset`` drawn without replacement by ``seed``, in their order, keeping ``classes``."""
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    subset = Subset(dataset, sorted(order[:size].tolist()))
+    subset.classes = list(getattr(dataset, "classes", []))
     return subset
 
 
@@ -237,12 +233,7 @@ def validation_subset(real_val: Dataset, size: int | None) -> Dataset:
         return real_val
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ConfigError(f"val_size={size!r} must be a positive number of validation frames")
-    if size >= len(real_val):
-        return real_val
-    order = torch.randperm(len(real_val), generator=torch.Generator().manual_seed(VAL_SEED))
-    subset = Subset(real_val, sorted(order[:size].tolist()))
-    subset.classes = list(getattr(real_val, "classes", []))
-    return subset
+    return real_val if size >= len(real_val) else _seeded_subset(real_val, size, VAL_SEED)
 
 
 def _as_factory(source: Dataset | SyntheticFactory) -> SyntheticFactory:

@@ -53,6 +53,24 @@ _LATENT, _PLACEMENT = 0, 1
 OBJECT_CLASS = "plastic"  # the class marinegan's generators make (suggested when label= is needed)
 
 
+def resolve_label(classes: Sequence[str], label: int | str | None) -> int:
+    """The class index of pasted objects: a name, an index, or None when ``classes`` has one object class."""
+    if label is None:
+        if len(classes) != 2:
+            raise ConfigError(
+                f"the classes are {list(classes[1:])}: say which class the generated objects are, "
+                f"e.g. label={OBJECT_CLASS if OBJECT_CLASS in classes else classes[1]!r}"
+            )
+        return 1
+    if isinstance(label, str):
+        if label not in classes[1:]:
+            raise ConfigError(f"label {label!r} is not one of the classes {list(classes[1:])}")
+        return list(classes).index(label)
+    if not 1 <= label < len(classes):
+        raise ConfigError(f"label={label} must index an object class: 1..{len(classes) - 1}")
+    return int(label)
+
+
 class SyntheticPlasticDataset(Dataset):
     """Synthetic marine-plastic samples ``(image, target)`` in the readers' conventions.
 
@@ -146,7 +164,7 @@ class SyntheticPlasticDataset(Dataset):
         self.keep_background_boxes = keep_background_boxes
         self.cache_blocks = cache_blocks
         self.classes = self._resolve_classes(classes)
-        self.label = self._resolve_label(label)
+        self.label = resolve_label(self.classes, label)
         self.sizes = BoxSizes.from_dataset(backgrounds, self.label) \
             if mode == "composite" and self.options.scale == "data" else None
         bg_classes = getattr(backgrounds, "classes", None)
@@ -173,22 +191,6 @@ class SyntheticPlasticDataset(Dataset):
         if len(set(classes)) != len(classes):
             raise ConfigError(f"class names must be unique, got {classes}; list each class once")
         return classes
-
-    def _resolve_label(self, label: int | str | None) -> int:
-        if label is None:
-            if len(self.classes) != 2:
-                raise ConfigError(
-                    f"the classes are {self.classes[1:]}: say which class the generated objects are, "
-                    f"e.g. label={OBJECT_CLASS if OBJECT_CLASS in self.classes else self.classes[1]!r}"
-                )
-            return 1
-        if isinstance(label, str):
-            if label not in self.classes[1:]:
-                raise ConfigError(f"label {label!r} is not one of the classes {self.classes[1:]}")
-            return self.classes.index(label)
-        if not 1 <= label < len(self.classes):
-            raise ConfigError(f"label={label} must index an object class: 1..{len(self.classes) - 1}")
-        return int(label)
 
     # ---- generation --------------------------------------------------------------------------
     def __len__(self) -> int:
