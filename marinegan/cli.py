@@ -380,6 +380,7 @@ def mix(
 
 
 ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-fresh")
+APPEARANCE = ("blur", "haze", "noise")  # --match: CompositeOptions' <name>_match
 
 
 @app.command()
@@ -433,6 +434,8 @@ def ablate(
                                         "often as in the real arm)")] = "equal",
     color_match: Annotated[float, typer.Option(help="colour match of pasted objects to their surroundings, 0-1")
                            ] = 0.5,
+    match: Annotated[str | None, typer.Option(help="also match pasted objects to the frame around them: any of "
+                                              "blur,haze,noise (comma-separated)")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="runs trained at once, each in its own process with cores/jobs "
                                       "threads (2 on a 2-core machine: 1 thread each)")] = 1,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
@@ -448,7 +451,7 @@ def ablate(
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
     All paste onto the run's own real frames, with the same counts, placement and blending. Non-default
-    --blend, --scale, --color-match, --max-cover or --overlays name the arms after them (e.g.
+    --blend, --scale, --color-match, --max-cover, --match or --overlays name the arms after them (e.g.
     gan[blend=gaussian]), so attempts join the same folder and table; leave real out of --arms to add
     arms to a folder whose real runs exist.
     """
@@ -485,7 +488,12 @@ def ablate(
         bounds = "data" if scale.strip() == "data" else tuple(float(x) for x in scale.split(","))
         if len(bounds) != 2 and bounds != "data":
             raise ValueError(f"--scale takes MIN,MAX (e.g. 0.15,0.45) or data, not {scale!r}")
-        options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover)
+        looks = _names(match) or []
+        if set(looks) - set(APPEARANCE):
+            raise ValueError(f"--match: unknown {sorted(set(looks) - set(APPEARANCE))}; choose from "
+                             f"{', '.join(APPEARANCE)}")
+        options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover,
+                                   **{f"{name}_match": True for name in looks})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     tag = option_tag(options)

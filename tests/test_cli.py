@@ -141,5 +141,8 @@ def test_ablate_command_runs_the_three_arm_grid_at_toy_size(tmp_path):
     bad = run_cli("ablate", str(train), str(val), "--arms", "real,diffusion", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "unknown arm(s) ['diffusion']" in bad.stderr
     assert not (tmp_path / "x").exists(), "a refused command writes nothing"
+    look = run_cli("ablate", str(train), str(val), "--arms", "gan", "--match", "blur,fog", "--out", str(tmp_path / "z"))
+    assert look.returncode == 2 and "--match: unknown ['fog']; choose from blur, haze, noise" in look.stderr
+    assert not (tmp_path / "z").exists()
     empty = run_cli("ablate", str(train), str(val), "--arms", "", "--out", str(tmp_path / "y"))
     assert empty.returncode == 2 and "name at least one arm" in empty.stderr and not (tmp_path / "y").exists()

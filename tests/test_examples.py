@@ -54,6 +54,14 @@ def test_paste_objects_example(tmp_path):
     assert Image.open(tmp_path / "p.png").size[0] > 4 * 96
 
 
+def test_appearance_example(tmp_path):
+    out = run("examples/appearance.py", "--out", str(tmp_path / "a.png"), "--height", "64", "--frames", "2",
+              "--stats", "3", cwd=tmp_path)
+    assert "colour only, + blur_match, + haze_match, + noise_match, all three" in out
+    assert out.count("blur fires on") == 3
+    assert Image.open(tmp_path / "a.png").size[0] > 6 * 64
+
+
 def test_run_ablation(tmp_path):
     out = run("examples/run_ablation.py", "--out", str(tmp_path / "abl"), "--ratios", "0.5", "--steps", "2",
               "--image-size", "64", cwd=tmp_path)

@@ -107,9 +107,13 @@ def test_random_access_to_a_lazy_set_warns_and_materialize_does_not(rgb_generato
     assert torch.equal(m[5][0], ds[5][0])
 
 
-@pytest.mark.parametrize("blend", ["alpha", "hard", "gaussian", "poisson"])
-def test_materialised_items_equal_live_compositing_bit_for_bit(rgba_generator, backgrounds, blend):
-    options = CompositeOptions(blend=blend, color_match=0.5, max_overlap=0.6, scale=(0.3, 0.7))
+LOOKS = {"blur_match": True, "haze_match": True, "noise_match": True}
+
+
+@pytest.mark.parametrize("blend, looks", [("alpha", {}), ("hard", {}), ("gaussian", {}), ("poisson", {}),
+                                          ("alpha", LOOKS), ("poisson", LOOKS)])
+def test_materialised_items_equal_live_compositing_bit_for_bit(rgba_generator, backgrounds, blend, looks):
+    options = CompositeOptions(blend=blend, color_match=0.5, max_overlap=0.6, scale=(0.3, 0.7), **looks)
     live = composite_set(rgba_generator, backgrounds, length=10, batch_size=4, options=options)
     stored = composite_set(rgba_generator, backgrounds, length=10, batch_size=4, options=options, materialize=True,
                            progress=False)

@@ -57,13 +57,14 @@ SyntheticFactory = Callable[[Dataset, int, int], Dataset]
 
 
 def option_tag(options: CompositeOptions | None, extra: Mapping[str, object] | None = None) -> str:
-    """``""`` for the default compositing, else the changed options, e.g. ``"[blend=gaussian,scale=0.2-0.7]"``;
+    """``""`` for the default compositing, else the changed options, e.g. ``"[scale=0.2-0.7,blur_match]"``;
     ``extra`` adds other changed settings of an arm (``{"overlays": "mask"}``)."""
     default = CompositeOptions()
     changed = [(f, getattr(options, f)) for f in default.__dataclass_fields__
                if options is not None and getattr(options, f) != getattr(default, f)]
     changed += list((extra or {}).items())
-    text = ",".join(f"{f}={'-'.join(f'{x:g}' for x in v) if isinstance(v, tuple) else v}" for f, v in changed)
+    text = ",".join(f if v is True else f"{f}={'-'.join(f'{x:g}' for x in v) if isinstance(v, tuple) else v}"
+                    for f, v in changed)  # a switch turned on reads as its name: [blur_match]
     return f"[{text}]" if text else ""
 
 

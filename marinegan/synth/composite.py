@@ -21,17 +21,20 @@ gives the same image bit for bit.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 
+from marinegan.synth.appearance import add_noise, blur_to_match, defocus, hazed
 from marinegan.synth.placement import BoxSizes, content_region, covered_fraction
 
 ALPHA_THRESHOLD = 0.5
 _ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
+_LATER = {"blur_match": False, "noise_match": False, "haze_match": False}  # fields shown by repr only when set
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,14 @@ class CompositeOptions:
         min_visible_area: an object whose visible part (final alpha >= 0.5) covers fewer pixels than this,
             at its pasted size, is left out with its box: a faint speck a few pixels wide is no object a
             detector should be taught to find. 0 keeps every object with any visible pixel.
+        blur_match: blur the object (edges too) until it is no sharper than the background under it
+            (variance of the Laplacian; :func:`~marinegan.synth.appearance.blur_to_match`).
+        noise_match: add grey noise to the object up to the background's noise level
+            (:func:`~marinegan.synth.appearance.add_noise`; seeded by ``rng``'s state, not a draw from it).
+        haze_match: veil a high-contrast object towards the surround's colour when the surround has less
+            contrast, as water does with distance (:func:`~marinegan.synth.appearance.hazed`).
+
+    The three appearance matches are off by default (see docs/results.md for what they did to a detector).
     """
 
     scale: tuple[float, float] | str = (0.15, 0.45)
@@ -74,6 +85,16 @@ class CompositeOptions:
     max_cover: float = 0.5
     avoid_bars: bool = True
     avoid_ignored: bool = True
+    blur_match: bool = False
+    noise_match: bool = False
+    haze_match: bool = False
+
+    def __repr__(self) -> str:
+        # the appearance matches show only when on, so the arm descriptions that ablation folders recorded
+        # before they existed (the same compositing) still match on resume
+        shown = [(f, getattr(self, f)) for f in self.__dataclass_fields__
+                 if f not in _LATER or getattr(self, f) != _LATER[f]]
+        return f"CompositeOptions({', '.join(f'{f}={v!r}' for f, v in shown)})"
 
     def __post_init__(self) -> None:
         if isinstance(self.scale, str):
@@ -220,7 +241,7 @@ def paste_objects(
     (a sprite whose visible part is under ``options.min_visible_area`` pixels, or one without room, is left out) and
     ``regions`` holds the ``(x0, y0, side)`` square each placed object was blended into, in order; nothing outside
     them is written. Random draws per sprite, in order: side and flip (2 uniforms), then up to 10 placements (2
-    each).
+    each); none is drawn for the appearance matches, so they leave every box where it was.
     """
     h, w = out.shape[:2]
     short = min(h, w)
@@ -254,10 +275,20 @@ def paste_objects(
                 break
         else:
             continue
-        region = out[y0 : y0 + side, x0 : x0 + side]
+        region = out[y0 : y0 + side, x0 : x0 + side]  # the background under the object, until written below
         rgb = color_matched(_rgb(s), region, visible, options.color_match)
+        if options.haze_match:
+            rgb = hazed(rgb, alpha, region)
+        sigma = blur_to_match(rgb, alpha, region) if options.blur_match else 0.0
+        # the noise is seeded by the generator's state, without a draw from it: it moves no placement
+        noise_seed = zlib.crc32(rng.get_state().numpy().tobytes()) if options.noise_match else None
         pasted = _poisson(out, rgb, visible, x0, y0) if options.blend == "poisson" else None
-        out[y0 : y0 + side, x0 : x0 + side] = pasted if pasted is not None else blend_region(rgb, region, alpha)
+        square = pasted if pasted is not None else blend_region(rgb, region, alpha)
+        if sigma:
+            square = defocus(square, region, alpha, sigma)
+        if noise_seed is not None:
+            square = add_noise(square, alpha, region, noise_seed)
+        out[y0 : y0 + side, x0 : x0 + side] = square
         boxes.append(box)
         taken.append(box)
         kept.append(k)
