@@ -436,6 +436,9 @@ def ablate(
                            ] = 0.5,
     match: Annotated[str | None, typer.Option(help="also match pasted objects to the frame around them: any of "
                                               "blur,haze,noise (comma-separated)")] = None,
+    keep_realistic: Annotated[float, typer.Option(help="gan-fresh: generate bank/KEEP objects per epoch and keep "
+                                                  "the share KEEP most like REAL_TRAIN's cut-outs (realism filter)")
+                              ] = 1.0,
     jobs: Annotated[int, typer.Option(min=1, help="runs trained at once, each in its own process with cores/jobs "
                                       "threads (2 on a 2-core machine: 1 thread each)")] = 1,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
@@ -496,12 +499,15 @@ def ablate(
                                    **{f"{name}_match": True for name in looks})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if not 0 < keep_realistic <= 1:
+        raise typer.BadParameter(f"--keep-realistic must be a share in (0, 1], not {keep_realistic}")
     tag = option_tag(options)
     cut_tag = option_tag(options, {"overlays": overlays} if overlays != "skip" else None)
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     sources: dict = {}
-    if {"copy-paste", "copy-paste-fresh"} & set(arm_list):
+    cutouts = None
+    if {"copy-paste", "copy-paste-fresh"} & set(arm_list) or (keep_realistic < 1 and "gan-fresh" in arm_list):
         from marinegan.data import object_crops
 
         cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label, overlays=overlays)
@@ -515,8 +521,10 @@ def ablate(
     if "gan-fresh" in arm_list:
         from marinegan.hub import load_generator
 
-        sources[f"gan-fresh{tag}"] = FreshArm(load_generator(model, device="cpu", revision=revision), label=label,
-                                              options=options, name=model)
+        fresh_tag = option_tag(options, {"keep": keep_realistic} if keep_realistic < 1 else None)
+        sources[f"gan-fresh{fresh_tag}"] = FreshArm(load_generator(model, device="cpu", revision=revision),
+                                                    label=label, options=options, name=model, keep=keep_realistic,
+                                                    judge=cutouts if keep_realistic < 1 else None)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,

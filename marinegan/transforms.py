@@ -22,6 +22,7 @@ bounded cover of real boxes, blending, colour match.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -32,6 +33,7 @@ from marinegan.errors import ConfigError
 from marinegan.images import to_uint8
 from marinegan.synth.composite import CompositeOptions, channels_last, paste_objects
 from marinegan.synth.placement import BoxSizes
+from marinegan.synth.realism import realism_scores
 from marinegan.synth.seeding import index_generator, index_seed
 
 _BANK, _PASTE = 11, 12  # random streams, apart from the synthetic sets' own
@@ -47,18 +49,31 @@ class SpriteBank:
         size: objects generated per epoch (generators only; the default generator makes about 670 a second
             on one CPU thread, so a bank costs about 1.5 s per epoch and DataLoader worker).
         seed: seeds the generated banks: epoch ``e``'s bank depends on ``(seed, e)`` alone.
+        keep: a realism filter (generators only): generate ``ceil(size / keep)`` objects per epoch and keep
+            the ``size`` that ``judge`` rates most real (:func:`~marinegan.synth.realism.realism_scores`).
+            1 keeps every object.
+        judge: real cut-outs (``object_crops(..., alpha="grabcut")``) or the generator's
+            :class:`~marinegan.Discriminator`; needed when ``keep < 1``.
     """
 
-    def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256) -> None:
+    def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256, *,
+                 keep: float = 1.0, judge: object = None) -> None:
         from marinegan.models.dcgan import Generator
 
         if size < 1 or batch_size < 1:
             raise ConfigError(f"size={size} and batch_size={batch_size} must be at least 1")
-        self.size, self.seed, self.batch_size = size, seed, batch_size
+        if not 0 < keep <= 1:
+            raise ConfigError(f"keep={keep} must be a share in (0, 1]: the most realistic fraction of objects kept")
+        if keep < 1 and judge is None:
+            raise ConfigError("keep < 1 needs judge=: real cut-outs (object_crops(...)) or the generator's "
+                              "Discriminator")
+        self.size, self.seed, self.batch_size, self.keep, self.judge = size, seed, batch_size, keep, judge
         images = getattr(source, "images", source)
         if isinstance(images, torch.Tensor):
             if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (3, 4) or not len(images):
                 raise ConfigError("cut-outs must be object_crops(...) or a non-empty uint8 tensor (N, 4, S, S)")
+            if keep < 1:
+                raise ConfigError("keep= filters generated objects; cut-outs are real objects already")
             self.generator, self.fixed = None, images
         else:
             from marinegan.hub import load_generator
@@ -74,9 +89,12 @@ class SpriteBank:
             return self.fixed
         if self._cached is None or self._cached[0] != epoch:
             g = torch.Generator().manual_seed(index_seed(self.seed, epoch, _BANK))
-            z = torch.randn(self.size, self.generator.config.nz, generator=g)
+            n = math.ceil(self.size / self.keep - 1e-9)
+            z = torch.randn(n, self.generator.config.nz, generator=g)
             out = torch.cat([to_uint8(self.generator(z[i : i + self.batch_size]))
-                             for i in range(0, self.size, self.batch_size)])
+                             for i in range(0, n, self.batch_size)])
+            if n > self.size:  # the realism filter: the best `size`, in their generated order
+                out = out[realism_scores(out, self.judge).topk(self.size).indices.sort().values]
             self._cached = (epoch, out)
         return self._cached[1]
 
@@ -84,7 +102,8 @@ class SpriteBank:
         return {**self.__dict__, "_cached": None}  # workers make their own bank (the same one)
 
     def __repr__(self) -> str:
-        what = f"{len(self.fixed)} cut-outs" if self.fixed is not None else f"{self.size} generated per epoch"
+        what = f"{len(self.fixed)} cut-outs" if self.fixed is not None else f"{self.size} generated per epoch" + (
+            f", the most realistic {self.keep:g}" if self.keep < 1 else "")
         return f"SpriteBank({what})"
 
 

@@ -62,6 +62,13 @@ def test_appearance_example(tmp_path):
     assert Image.open(tmp_path / "a.png").size[0] > 6 * 64
 
 
+def test_realism_filter_example(tmp_path):
+    out = run("examples/realism_filter.py", "--out", str(tmp_path / "r.png"), "--candidates", "64", "--show", "8",
+              cwd=tmp_path)
+    assert "generated objects: realism score" in out and "top: the 8 most real" in out
+    assert Image.open(tmp_path / "r.png").size[0] >= 4 * 32
+
+
 def test_run_ablation(tmp_path):
     out = run("examples/run_ablation.py", "--out", str(tmp_path / "abl"), "--ratios", "0.5", "--steps", "2",
               "--image-size", "64", cwd=tmp_path)

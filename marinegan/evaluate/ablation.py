@@ -150,11 +150,13 @@ class FreshArm:
     options: CompositeOptions | None = None
     bank_size: int = 512  # 0.8 s of a 64 px generator on one CPU thread, per epoch
     name: str = ""
+    keep: float = 1.0  # the realism filter (generators): keep the most realistic share, judged by `judge`
+    judge: object = None
 
     def __post_init__(self) -> None:
         from marinegan.transforms import SpriteBank
 
-        self.bank = SpriteBank(self.source, size=self.bank_size)
+        self.bank = SpriteBank(self.source, size=self.bank_size, keep=self.keep, judge=self.judge)
         if not self.name:
             self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
 
@@ -167,13 +169,18 @@ class FreshArm:
         label = resolve_label(classes, self.label)
         options = self.options or CompositeOptions()
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
-        bank = self.bank if self.bank.fixed is not None else SpriteBank(self.bank.generator, self.bank_size, seed)
+        bank = self.bank if self.bank.fixed is not None else \
+            SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge)
         paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed)
         return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
 
     def describe(self) -> str:
         what = fingerprint(self.bank.fixed) if self.bank.fixed is not None else \
             f"{self.name} weights {fingerprint(*self.bank.generator.state_dict().values())}"
+        if self.keep < 1:
+            judge = fingerprint(*self.judge.state_dict().values()) if hasattr(self.judge, "state_dict") else \
+                fingerprint(getattr(self.judge, "images", self.judge))
+            what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {judge}"
         return f"fresh:{what} bank {self.bank_size}:{self.options or CompositeOptions()}"
 
 
