@@ -3,6 +3,8 @@
     python examples/ablation_samples.py --data ../shared/data/trash-icra19 --height 240 \\
         --out docs/images/ablation_samples.png
     python examples/ablation_samples.py --out samples.png          # toy scenes
+    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --grid 2 --scale 0.2,0.7 \
+        --out docs/images/grid_samples.png                         # IBURD's grid, larger objects
 
 Rows: real frames (their labelled plastic in yellow), then the copy-paste arm's and the gan arm's
 composites (every box of a composite in magenta, the frame's own boxes included). Each composite's
@@ -20,7 +22,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Subset
 
-from marinegan import object_crops, open_dataset
+from marinegan import CompositeOptions, object_crops, open_dataset
 from marinegan.evaluate import CopyPasteArm, GanArm
 from marinegan.images import draw_target, save_grid
 from marinegan.toydata import make_toy_yolo
@@ -35,8 +37,12 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--height", type=int, default=180, help="tile height in pixels")
+    p.add_argument("--scale", default="0.15,0.45", help="MIN,MAX of the pasted side (CompositeOptions.scale)")
+    p.add_argument("--grid", type=int, default=0, help="one object per cell of an N x N grid (CompositeOptions.grid)")
     p.add_argument("--out", type=Path, default=Path("ablation_samples.png"))
     args = p.parse_args()
+    lo, hi = (float(x) for x in args.scale.split(","))
+    options = CompositeOptions(scale=(lo, hi), grid=args.grid)
 
     if args.data:
         real = open_dataset(args.data, "train", **PLASTIC_ONLY)
@@ -48,7 +54,8 @@ def main() -> None:
     pool = Subset(real, order[:300]) if len(real) > 300 else real  # cut-outs of 300 frames: enough for a figure
     pool.classes = real.classes
     cutouts = object_crops(pool, 64, alpha="grabcut", label="plastic", progress=False)
-    arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic"), "gan": GanArm(args.generator, label="plastic")}
+    arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic", options=options),
+            "gan": GanArm(args.generator, label="plastic", options=options)}
     rows = [[draw_target(*frames[i], real.classes) for i in range(len(frames))]]
     for arm in arms.values():
         synthetic = arm(frames, len(frames), args.seed)
@@ -58,7 +65,7 @@ def main() -> None:
     tiles = [torch.nn.functional.interpolate(t[None].float(), size=size, mode="area")[0].round().to(torch.uint8)
              for row in rows for t in row]
     save_grid(tiles, args.out, nrow=len(frames))
-    print(f"rows: real, copy-paste ({len(cutouts)} cut-outs), gan ({args.generator}); wrote {args.out}")
+    print(f"rows: real, copy-paste ({len(cutouts)} cut-outs), gan ({args.generator}); {options}; wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -38,21 +38,22 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     proc = subprocess.run([sys.executable, "-m", "marinegan", "ablate", str(train), str(val), "default", "--arms",
                            "real,copy-paste-own,gan,gan-fresh", "--sizes", "6", "--ratios", "0.5", "--seeds", "0",
                            "--steps", "2", "--scale", "data", "--overlays", "mask", "--budget", budget,
-                           "--match", "blur,haze,noise",
+                           "--match", "blur,haze,noise", "--grid", "2", "--keep-realistic", "0.5",
                            "--image-size", "64", "--val-size", "3", "--out", str(out), "--device", "cpu"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    looks = "blur_match,noise_match,haze_match"
+    looks = "blur_match,noise_match,haze_match,grid=2"
     assert f"| copy-paste-own[scale=data,{looks},overlays=mask] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     assert f"| gan[scale=data,{looks}] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     runs = {json.loads(p.read_text())["arm"]: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
     assert runs["real"]["steps"] == 2  # 6 real frames; a mix holds 12 items: on top, it trains twice as long
     assert runs[f"gan[scale=data,{looks}]"]["steps"] == synthetic_steps
-    fresh = runs[f"gan-fresh[scale=data,{looks}]"]
+    fresh = runs[f"gan-fresh[scale=data,{looks},keep=0.5]"]
     assert fresh["steps"] == synthetic_steps and fresh["synthetic"] == 6
     recipe = json.loads((out / "ablation.json").read_text())
     assert recipe["budget"] == budget
     assert "own frames" in recipe["arms"][f"copy-paste-own[scale=data,{looks},overlays=mask]"]
+    assert "the most realistic 0.5 by CropDataset" in recipe["arms"][f"gan-fresh[scale=data,{looks},keep=0.5]"]
 
 
 def test_the_budget_needs_steps():

@@ -3,6 +3,8 @@ never hide a real object, and take the real boxes' sizes on request."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -107,3 +109,25 @@ def test_trash_icra19_letterboxed_frames_and_plastic_box_sizes(real_data):
     assert (x0, x1) == (0, 480) and 55 <= y0 <= 66 and 310 <= y1 <= 322  # 480x360, bars above and below
     sizes = BoxSizes.from_dataset(ds, ds.classes.index("plastic"))
     assert sizes.n == 1209 and 0.30 <= sizes.median <= 0.38  # the issue: long side 0.34 of the short side
+
+
+def test_a_grid_gives_each_object_a_cell_of_its_own():
+    """IBURD's placement: with grid=n no two pasted objects overlap, each lies in one cell, at most n*n."""
+    from marinegan.synth.composite import composite
+
+    rng = np.random.default_rng(0)
+    bg = torch.from_numpy(rng.integers(40, 200, (3, 120, 160), dtype=np.uint8))
+    sprites = torch.full((6, 4, 32, 32), 200, dtype=torch.uint8)  # opaque squares, larger than a cell at 0.7
+    options = CompositeOptions(scale=(0.5, 0.7), grid=2, avoid_bars=False, max_overlap=1.0, max_cover=1.0)
+    _, boxes, kept = composite(bg, sprites, torch.Generator().manual_seed(1), options)
+    assert len(boxes) == 4 and kept.tolist() == [0, 1, 2, 3]  # one per cell: the last two are left out
+    cells = {(int(b[0] // 80), int(b[1] // 60)) for b in boxes}
+    assert len(cells) == 4
+    for b in boxes.tolist():  # wholly inside its cell (80 x 60), so no overlap
+        assert b[0] // 80 == (b[2] - 1) // 80 and b[1] // 60 == (b[3] - 1) // 60
+    _, again, _ = composite(bg, sprites, torch.Generator().manual_seed(1), options)
+    assert torch.equal(again, boxes)
+    _, free, _ = composite(bg, sprites, torch.Generator().manual_seed(1), replace(options, grid=0))
+    assert len(free) == 6  # anywhere: overlaps allowed by these settings, no cell limit
+    with pytest.raises(ValueError, match="cells per side"):
+        CompositeOptions(grid=-1)

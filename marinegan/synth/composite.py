@@ -34,7 +34,8 @@ from marinegan.synth.placement import BoxSizes, content_region, covered_fraction
 ALPHA_THRESHOLD = 0.5
 _ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
-_LATER = {"blur_match": False, "noise_match": False, "haze_match": False}  # fields shown by repr only when set
+# fields added after ablation folders recorded their arms: repr shows them only when set
+_LATER = {"blur_match": False, "noise_match": False, "haze_match": False, "grid": 0}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class CompositeOptions:
             (:func:`~marinegan.synth.appearance.add_noise`; seeded by ``rng``'s state, not a draw from it).
         haze_match: veil a high-contrast object towards the surround's colour when the surround has less
             contrast, as water does with distance (:func:`~marinegan.synth.appearance.hazed`).
+        grid: 0 places objects anywhere in the frame's picture; ``n`` divides it into ``n x n`` cells and
+            gives each object a cell of its own, drawn at random, as IBURD (Hong, Singh, Sattar 2025) does,
+            so pasted objects never overlap each other; an object larger than its cell is shrunk to fit.
+            Objects beyond ``n * n`` are left out.
 
     The three appearance matches are off by default (see docs/results.md for what they did to a detector).
     """
@@ -88,6 +93,7 @@ class CompositeOptions:
     blur_match: bool = False
     noise_match: bool = False
     haze_match: bool = False
+    grid: int = 0
 
     def __repr__(self) -> str:
         # the appearance matches show only when on, so the arm descriptions that ablation folders recorded
@@ -111,6 +117,8 @@ class CompositeOptions:
             raise ValueError(f"blend={self.blend!r} must be one of {BLEND_MODES}")
         if not 0 <= self.color_match <= 1:
             raise ValueError(f"color_match={self.color_match} must be in [0, 1] (0 = off)")
+        if isinstance(self.grid, bool) or not isinstance(self.grid, int) or self.grid < 0:
+            raise ValueError(f"grid={self.grid!r} must be 0 (anywhere) or a number of cells per side")
         if self.min_visible_area < 0:
             raise ValueError(f"min_visible_area={self.min_visible_area} must be >= 0 pixels")
 
@@ -240,8 +248,9 @@ def paste_objects(
     Returns ``(boxes float (K', 4) XYXY, kept long (K',), regions)``: ``kept`` indexes the sprites that were placed
     (a sprite whose visible part is under ``options.min_visible_area`` pixels, or one without room, is left out) and
     ``regions`` holds the ``(x0, y0, side)`` square each placed object was blended into, in order; nothing outside
-    them is written. Random draws per sprite, in order: side and flip (2 uniforms), then up to 10 placements (2
-    each); none is drawn for the appearance matches, so they leave every box where it was.
+    them is written. Random draws: with ``options.grid``, first one permutation of the cells; then per sprite, in
+    order, side and flip (2 uniforms), then up to 10 placements (2 each, inside its cell with a grid); none is
+    drawn for the appearance matches, so they leave every box where it was.
     """
     h, w = out.shape[:2]
     short = min(h, w)
@@ -251,13 +260,17 @@ def paste_objects(
     taken = [tuple(b) for b in occupied.float().reshape(-1, 4).tolist()] if occupied is not None else []
     keep_clear = [tuple(b) for b in torch.as_tensor(ignored).float().reshape(-1, 4).tolist()] \
         if ignored is not None and options.avoid_ignored else []
-    rx0, ry0, rx1, ry1 = content_region(out) if options.avoid_bars else (0, 0, w, h)
+    picture = content_region(out) if options.avoid_bars else (0, 0, w, h)
     if options.scale == "data" and sizes is None:
         raise ValueError("scale='data' needs sizes= (BoxSizes of the real boxes)")
     sprites_hwc = np.ascontiguousarray(sprites.permute(0, 2, 3, 1).numpy())
+    cells = _grid_cells(picture, options.grid, rng) if options.grid else None
     for k in range(len(sprites_hwc)):
         u = torch.rand(2, generator=rng).tolist()
         side = _side(sprites_hwc[k], u[0], short, options, sizes)
+        if cells == []:
+            break  # a grid holds one object per cell
+        rx0, ry0, rx1, ry1 = cells.pop() if cells else picture  # where this object may go
         side = max(4, min(side, rx1 - rx0, ry1 - ry0))
         s = resize_sprite(sprites_hwc[k], side, options.flip and u[1] < 0.5)
         alpha = sprite_alpha(s, options.blend)
@@ -295,6 +308,15 @@ def paste_objects(
         regions.append((x0, y0, side))
     box_tensor = torch.tensor(boxes, dtype=torch.float32) if boxes else torch.zeros(0, 4)
     return box_tensor, torch.tensor(kept, dtype=torch.long), regions
+
+
+def _grid_cells(region: tuple[int, int, int, int], n: int, rng: torch.Generator) -> list[tuple[int, int, int, int]]:
+    """The ``n x n`` cells ``(x0, y0, x1, y1)`` of ``region``, in a random order (one permutation drawn),
+    to be taken from the end."""
+    x0, y0, x1, y1 = region
+    xs = [x0 + (x1 - x0) * i // n for i in range(n + 1)]
+    ys = [y0 + (y1 - y0) * i // n for i in range(n + 1)]
+    return [(xs[c % n], ys[c // n], xs[c % n + 1], ys[c // n + 1]) for c in torch.randperm(n * n, generator=rng)]
 
 
 def _side(sprite: np.ndarray, u: float, short: int, options: CompositeOptions, sizes: BoxSizes | None) -> int:
