@@ -5,6 +5,8 @@
     python examples/ablation_samples.py --out samples.png          # toy scenes
     python examples/ablation_samples.py --data ../shared/data/trash-icra19 --grid 2 --scale 0.2,0.7 \
         --out docs/images/grid_samples.png                         # IBURD's grid, larger objects
+    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --fresh --scale 0.2,0.7 \
+        --out docs/images/fresh_samples.png                        # the fresh arms, at epoch 0
 
 Rows: real frames (their labelled plastic in yellow), then the copy-paste arm's and the gan arm's
 composites (every box of a composite in magenta, the frame's own boxes included). Each composite's
@@ -23,7 +25,7 @@ import torch
 from torch.utils.data import Subset
 
 from marinegan import CompositeOptions, object_crops, open_dataset
-from marinegan.evaluate import CopyPasteArm, GanArm
+from marinegan.evaluate import CopyPasteArm, FreshArm, GanArm
 from marinegan.images import draw_target, save_grid
 from marinegan.toydata import make_toy_yolo
 
@@ -39,6 +41,7 @@ def main() -> None:
     p.add_argument("--height", type=int, default=180, help="tile height in pixels")
     p.add_argument("--scale", default="0.15,0.45", help="MIN,MAX of the pasted side (CompositeOptions.scale)")
     p.add_argument("--grid", type=int, default=0, help="one object per cell of an N x N grid (CompositeOptions.grid)")
+    p.add_argument("--fresh", action="store_true", help="the fresh arms (copy-paste-fresh, gan-fresh) at epoch 0")
     p.add_argument("--out", type=Path, default=Path("ablation_samples.png"))
     args = p.parse_args()
     lo, hi = (float(x) for x in args.scale.split(","))
@@ -54,8 +57,12 @@ def main() -> None:
     pool = Subset(real, order[:300]) if len(real) > 300 else real  # cut-outs of 300 frames: enough for a figure
     pool.classes = real.classes
     cutouts = object_crops(pool, 64, alpha="grabcut", label="plastic", progress=False)
-    arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic", options=options),
-            "gan": GanArm(args.generator, label="plastic", options=options)}
+    if args.fresh:
+        arms = {"copy-paste-fresh": FreshArm(cutouts, label="plastic", options=options),
+                "gan-fresh": FreshArm(args.generator, label="plastic", options=options)}
+    else:
+        arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic", options=options),
+                "gan": GanArm(args.generator, label="plastic", options=options)}
     rows = [[draw_target(*frames[i], real.classes) for i in range(len(frames))]]
     for arm in arms.values():
         synthetic = arm(frames, len(frames), args.seed)
@@ -65,7 +72,9 @@ def main() -> None:
     tiles = [torch.nn.functional.interpolate(t[None].float(), size=size, mode="area")[0].round().to(torch.uint8)
              for row in rows for t in row]
     save_grid(tiles, args.out, nrow=len(frames))
-    print(f"rows: real, copy-paste ({len(cutouts)} cut-outs), gan ({args.generator}); {options}; wrote {args.out}")
+    names = list(arms)
+    print(f"rows: real, {names[0]} ({len(cutouts)} cut-outs), {names[1]} ({args.generator}); {options}; "
+          f"wrote {args.out}")
 
 
 if __name__ == "__main__":
