@@ -96,8 +96,8 @@ class CompositeOptions:
     grid: int = 0
 
     def __repr__(self) -> str:
-        # the appearance matches show only when on, so the arm descriptions that ablation folders recorded
-        # before they existed (the same compositing) still match on resume
+        # fields added later (the appearance matches, grid) show only when set, so the arm descriptions that
+        # ablation folders recorded before they existed (the same compositing) still match on resume
         shown = [(f, getattr(self, f)) for f in self.__dataclass_fields__
                  if f not in _LATER or getattr(self, f) != _LATER[f]]
         return f"CompositeOptions({', '.join(f'{f}={v!r}' for f, v in shown)})"
