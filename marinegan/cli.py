@@ -438,6 +438,8 @@ def ablate(
                                               "blur,haze,noise (comma-separated)")] = None,
     grid: Annotated[int, typer.Option(min=0, help="place objects one per cell of an N x N grid (IBURD), so they "
                                       "never overlap; 0: anywhere")] = 0,
+    update_occluded: Annotated[bool, typer.Option(help="shrink (or drop) the box of a pasted object that a later "
+                                                  "paste partly (or wholly) hides")] = False,
     keep_realistic: Annotated[float, typer.Option(help="gan-fresh: generate bank/KEEP objects per epoch and keep "
                                                   "the share KEEP most like REAL_TRAIN's cut-outs (realism filter)")
                               ] = 1.0,
@@ -456,9 +458,9 @@ def ablate(
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
     All paste onto the run's own real frames, with the same counts, placement and blending. Non-default
-    --blend, --scale, --color-match, --max-cover, --match, --grid, --keep-realistic or --overlays name the
-    arms after them (e.g. gan[blend=gaussian]), so attempts join the same folder and table; leave real out
-    of --arms to add arms to a folder whose real runs exist.
+    --blend, --scale, --color-match, --max-cover, --match, --grid, --update-occluded, --keep-realistic or
+    --overlays name the arms after them (e.g. gan[blend=gaussian]), so attempts join the same folder and
+    table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, option_tag
@@ -498,7 +500,8 @@ def ablate(
             raise ValueError(f"--match: unknown {sorted(set(looks) - set(APPEARANCE))}; choose from "
                              f"{', '.join(APPEARANCE)}")
         options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover,
-                                   grid=grid, **{f"{name}_match": True for name in looks})
+                                   grid=grid, update_occluded=update_occluded,
+                                   **{f"{name}_match": True for name in looks})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 0 < keep_realistic <= 1:

@@ -131,3 +131,43 @@ def test_a_grid_gives_each_object_a_cell_of_its_own():
     assert len(free) == 6  # anywhere: overlaps allowed by these settings, no cell limit
     with pytest.raises(ValueError, match="cells per side"):
         CompositeOptions(grid=-1)
+
+
+def test_an_object_hidden_by_a_later_paste_gets_the_box_of_what_stays_visible():
+    """update_occluded: Simple Copy-Paste's rule for pasted objects (their masks are known)."""
+    from marinegan.synth.composite import composite
+
+    bg = torch.full((3, 100, 100), 90, dtype=torch.uint8)
+    sprites = torch.full((2, 4, 40, 40), 220, dtype=torch.uint8)  # two opaque squares of the same size
+    options = CompositeOptions(scale=(0.4, 0.4), avoid_bars=False, max_overlap=1.0, max_cover=1.0, flip=False)
+    for seed in range(100):  # placements where the second square hides a side of the first
+        _, plain, _ = composite(bg, sprites, torch.Generator().manual_seed(seed), options)
+        first = torch.zeros(100, 100, dtype=torch.bool)
+        x0, y0, x1, y1 = (int(v) for v in plain[0].tolist())
+        first[y0:y1, x0:x1] = True
+        x0, y0, x1, y1 = (int(v) for v in plain[1].tolist())
+        hidden = first[y0:y1, x0:x1].sum().item()
+        first[y0:y1, x0:x1] = False
+        ys, xs = torch.nonzero(first, as_tuple=True)  # what stays visible of the first square
+        seen = [xs.min().item(), ys.min().item(), xs.max().item() + 1, ys.max().item() + 1] if len(xs) else []
+        if hidden > 0 and len(xs) >= 100 and seen != plain[0].tolist():
+            break  # a side of it is hidden, so its visible part has a smaller box
+    else:
+        pytest.fail("no partial overlap in 100 seeds")
+    _, boxes, kept = composite(bg, sprites, torch.Generator().manual_seed(seed),
+                               replace(options, update_occluded=True))
+    assert kept.tolist() == [0, 1] and torch.equal(boxes[1], plain[1]), "the later object is whole"
+    assert boxes[0].tolist() == seen
+
+
+def test_an_object_wholly_hidden_by_a_later_paste_loses_its_box():
+    from marinegan.synth.composite import composite
+
+    bg = torch.full((3, 64, 64), 90, dtype=torch.uint8)
+    sprites = torch.full((2, 4, 64, 64), 220, dtype=torch.uint8)  # full-frame squares: the second hides the first
+    options = CompositeOptions(scale=(1.0, 1.0), avoid_bars=False, max_overlap=1.0, max_cover=1.0,
+                               update_occluded=True)
+    _, boxes, kept = composite(bg, sprites, torch.Generator().manual_seed(0), options)
+    assert kept.tolist() == [1] and boxes.tolist() == [[0.0, 0.0, 64.0, 64.0]]
+    _, both, _ = composite(bg, sprites, torch.Generator().manual_seed(0), replace(options, update_occluded=False))
+    assert len(both) == 2, "without it the hidden object keeps a box over pixels that are no longer it"

@@ -35,7 +35,7 @@ ALPHA_THRESHOLD = 0.5
 _ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
 # fields added after ablation folders recorded their arms: repr shows them only when set
-_LATER = {"blur_match": False, "noise_match": False, "haze_match": False, "grid": 0}
+_LATER = {"blur_match": False, "noise_match": False, "haze_match": False, "grid": 0, "update_occluded": False}
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class CompositeOptions:
             gives each object a cell of its own, drawn at random, as IBURD (Hong, Singh, Sattar 2025) does,
             so pasted objects never overlap each other; an object larger than its cell is shrunk to fit.
             Objects beyond ``n * n`` are left out.
+        update_occluded: when a pasted object hides part of an earlier pasted one, shrink the earlier one's
+            box to what stays visible, and leave the box out when less than ``min_visible_area`` pixels
+            stay (Simple Copy-Paste does this with its masks). Real objects have no masks, only boxes:
+            ``max_cover`` bounds how much of them a paste may hide.
 
     The three appearance matches are off by default (see docs/results.md for what they did to a detector).
     """
@@ -94,10 +98,11 @@ class CompositeOptions:
     noise_match: bool = False
     haze_match: bool = False
     grid: int = 0
+    update_occluded: bool = False
 
     def __repr__(self) -> str:
-        # fields added later (the appearance matches, grid) show only when set, so the arm descriptions that
-        # ablation folders recorded before they existed (the same compositing) still match on resume
+        # fields added later (the appearance matches, grid, update_occluded) show only when set, so the arm
+        # descriptions that ablation folders recorded before they existed (same compositing) match on resume
         shown = [(f, getattr(self, f)) for f in self.__dataclass_fields__
                  if f not in _LATER or getattr(self, f) != _LATER[f]]
         return f"CompositeOptions({', '.join(f'{f}={v!r}' for f, v in shown)})"
@@ -265,6 +270,7 @@ def paste_objects(
         raise ValueError("scale='data' needs sizes= (BoxSizes of the real boxes)")
     sprites_hwc = np.ascontiguousarray(sprites.permute(0, 2, 3, 1).numpy())
     cells = _grid_cells(picture, options.grid, rng) if options.grid else None
+    shown: list[np.ndarray] = []  # with update_occluded: each placed object's still-visible part, in its square
     for k in range(len(sprites_hwc)):
         u = torch.rand(2, generator=rng).tolist()
         side = _side(sprites_hwc[k], u[0], short, options, sizes)
@@ -302,12 +308,39 @@ def paste_objects(
         if noise_seed is not None:
             square = add_noise(square, alpha, region, noise_seed)
         out[y0 : y0 + side, x0 : x0 + side] = square
+        if options.update_occluded:
+            _hide(shown, regions, visible, x0, y0)
+            shown.append(visible.copy())
         boxes.append(box)
         taken.append(box)
         kept.append(k)
         regions.append((x0, y0, side))
+    if options.update_occluded:
+        boxes, kept = _visible_boxes(shown, regions, kept, options.min_visible_area)
     box_tensor = torch.tensor(boxes, dtype=torch.float32) if boxes else torch.zeros(0, 4)
     return box_tensor, torch.tensor(kept, dtype=torch.long), regions
+
+
+def _hide(shown: list[np.ndarray], regions: list[Region], visible: np.ndarray, x0: int, y0: int) -> None:
+    """Take the new object's ``visible`` pixels (its square at ``(x0, y0)``) out of the earlier objects' ``shown``."""
+    side = visible.shape[0]
+    for (px, py, pside), mask in zip(regions, shown, strict=True):
+        ix0, iy0, ix1, iy1 = max(x0, px), max(y0, py), min(x0 + side, px + pside), min(y0 + side, py + pside)
+        if ix0 < ix1 and iy0 < iy1:
+            mask[iy0 - py : iy1 - py, ix0 - px : ix1 - px] &= ~visible[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
+
+
+def _visible_boxes(shown: list[np.ndarray], regions: list[Region], kept: list[int],
+                   min_area: int) -> tuple[list[tuple[float, float, float, float]], list[int]]:
+    """The tight boxes of what stays visible of each placed object, leaving out those under ``min_area`` pixels."""
+    boxes, still = [], []
+    for (px, py, _), mask, k in zip(regions, shown, kept, strict=True):
+        if cv2.countNonZero(mask.view(np.uint8)) < max(1, min_area):
+            continue
+        bx, by, bw, bh = cv2.boundingRect(mask.view(np.uint8))
+        boxes.append((float(px + bx), float(py + by), float(px + bx + bw), float(py + by + bh)))
+        still.append(k)
+    return boxes, still
 
 
 def _grid_cells(region: tuple[int, int, int, int], n: int, rng: torch.Generator) -> list[tuple[int, int, int, int]]:
