@@ -8,6 +8,7 @@ DataLoader (batch 16) with 0 and 2 workers, one pass = one epoch (a new iterator
 - PasteObjects(p=0.5) from a fixed bank of cut-outs (the default generator's objects, made once):
   the compositing cost alone;
 - the same at p=1 (every frame gets objects);
+- p=0.5 from the fixed bank with the three appearance matches on (what blur, haze and noise cost);
 - PasteObjects(p=0.5) from a generator bank made afresh each epoch (``bank`` objects per epoch and
   per worker): compositing plus the bank.
 """
@@ -23,7 +24,7 @@ from torchvision.transforms import v2
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import backgrounds, interleaved, parser, table, write_json  # noqa: E402
 
-from marinegan import PasteObjects, SpriteBank, load_generator, resolve_device  # noqa: E402
+from marinegan import CompositeOptions, PasteObjects, SpriteBank, load_generator, resolve_device  # noqa: E402
 from marinegan.transforms import set_epoch  # noqa: E402
 
 
@@ -61,6 +62,8 @@ def main() -> None:
     sets = {
         "PasteObjects(p=0.5), fixed bank (compositing only)": Transformed(real, PasteObjects(fixed, 1, p=0.5)),
         "PasteObjects(p=1), fixed bank": Transformed(real, PasteObjects(fixed, 1, p=1.0)),
+        "PasteObjects(p=0.5) matching blur, haze and noise, fixed bank": Transformed(real, PasteObjects(
+            fixed, 1, p=0.5, options=CompositeOptions(blur_match=True, haze_match=True, noise_match=True))),
         f"PasteObjects(p=0.5), generator bank of {bank_size} made each epoch": Transformed(
             real, v2.Compose([PasteObjects(SpriteBank(g, size=bank_size), 1, p=0.5)])),
     }

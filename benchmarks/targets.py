@@ -53,6 +53,9 @@ def targets(folder: Path) -> list[tuple[str, str, float, float]]:
                     "2 workers", _ratio(paste, "PasteObjects(p=0.5), generator bank", 2), 0.9))
         out.append(("PasteObjects(p=0.5) from a fixed bank (compositing only)", "2 workers",
                     _ratio(paste, "PasteObjects(p=0.5), fixed bank", 2), 0.0))
+        if any(r["what"].startswith("PasteObjects(p=0.5) matching") for r in paste):  # listed for its cost
+            out.append(("PasteObjects(p=0.5) matching blur, haze and noise, fixed bank", "2 workers",
+                        _ratio(paste, "PasteObjects(p=0.5) matching", 2), 0.0))
     for r in composite:
         if r["what"].startswith("blend=") and r["what"].endswith(": materialised"):
             threshold = 0.9 if "(default)" in r["what"] else 0.0  # listed for its cost; the default must hold
