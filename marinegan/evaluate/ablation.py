@@ -76,6 +76,13 @@ def fingerprint(*tensors: torch.Tensor) -> str:
     return digest.hexdigest()[:12]
 
 
+def source_fingerprint(source: object) -> str:
+    """:func:`fingerprint` of what an arm draws from: a model's weights, or cut-outs' pixels."""
+    if hasattr(source, "state_dict"):
+        return fingerprint(*source.state_dict().values())
+    return fingerprint(getattr(source, "images", source))
+
+
 @dataclass
 class GanArm:
     """Synthetic arm: a generator's objects (``"default"``, a folder, a Hub id or a Generator) on real frames."""
@@ -99,7 +106,7 @@ class GanArm:
                                        options=self.options, device=self.device, materialize=True, progress=False)
 
     def describe(self) -> str:
-        weights = fingerprint(*self.generator.state_dict().values())
+        weights = source_fingerprint(self.generator)
         return f"gan:{self.name}@{self.revision or 'local'} weights {weights}:{self.options or CompositeOptions()}"
 
 
@@ -131,7 +138,7 @@ class CopyPasteArm:
         if self.cutouts is None:
             return f"copy-paste:the run's own frames (grabcut, overlays {self.overlays}):" \
                    f"{self.options or CompositeOptions()}"
-        pixels = fingerprint(getattr(self.cutouts, "images", self.cutouts))
+        pixels = source_fingerprint(self.cutouts)
         return f"copy-paste:{len(self.cutouts)} {self.source} {pixels}:{self.options or CompositeOptions()}"
 
 
@@ -176,11 +183,9 @@ class FreshArm:
 
     def describe(self) -> str:
         what = fingerprint(self.bank.fixed) if self.bank.fixed is not None else \
-            f"{self.name} weights {fingerprint(*self.bank.generator.state_dict().values())}"
+            f"{self.name} weights {source_fingerprint(self.bank.generator)}"
         if self.keep < 1:
-            judge = fingerprint(*self.judge.state_dict().values()) if hasattr(self.judge, "state_dict") else \
-                fingerprint(getattr(self.judge, "images", self.judge))
-            what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {judge}"
+            what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {source_fingerprint(self.judge)}"
         return f"fresh:{what} bank {self.bank_size}:{self.options or CompositeOptions()}"
 
 
