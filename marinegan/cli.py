@@ -408,7 +408,7 @@ def ablate(
     lr: float = 0.01,
     image_size: Annotated[int | None, typer.Option(help="the detector's shorter image side [default: its own]")
                           ] = None,
-    curve_every: Annotated[int, typer.Option(help="evaluate the real-only runs every N steps (validation curve)")
+    curve_every: Annotated[int, typer.Option(help="evaluate every run every N steps (validation curve)")
                            ] = 0,
     train_split: SplitOpt = None,
     val_split: Annotated[str | None, typer.Option(help="split of the validation set [default: val where there is one]")

@@ -96,9 +96,10 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
         assert r["steps"] == 3 and r["size"] == 8 and r["real"] == 8, "every arm trains the same steps"
         assert r["synthetic"] == (0 if arm == "real" else 8) and r["ratio"] == (0 if arm == "real" else 0.5)
         assert 0 <= r["map"] <= r["map_50"] <= 1
-        assert ("curve" in r) == (arm == "real")
-    assert [c["step"] for c in runs[("real", 0)]["curve"]] == [2, 3], "curve points, the last is the final score"
-    assert runs[("real", 0)]["curve"][-1]["map_50"] == runs[("real", 0)]["map_50"]
+        assert [c["step"] for c in r["curve"]] == [2, 3], "every arm's curve; the last point is the final score"
+        assert r["curve"][-1]["map_50"] == r["map_50"]
+        assert [p["step"] for p in r["loss"]] == [1, 2, 3], "each run's training loss, step by step when short"
+        assert all(0 < p["min"] <= p["mean"] <= p["max"] < 1e3 for p in r["loss"])
 
     out = tmp_path / "abl"
     with open(out / "runs.csv") as f:
@@ -123,6 +124,19 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
 
     with pytest.raises(ConfigError, match="arm 'gan'"):
         ablate(train, val, {"gan": GanArm(other, label="bag", device="cpu")}, **kwargs)
+
+
+def test_loss_windows_summarise_a_long_run_in_stretches():
+    from marinegan.evaluate.ablation import loss_windows
+
+    losses = [1.0] * 40 + [5.0, 1.0] * 5  # 50 steps; a spike in the last stretch
+    points = loss_windows(losses, windows=5)
+    assert [p["step"] for p in points] == [10, 20, 30, 40, 50]
+    assert points[0] == {"step": 10, "mean": 1.0, "min": 1.0, "max": 1.0}
+    assert points[-1]["mean"] == 3.0 and points[-1]["max"] == 5.0
+    assert [p["step"] for p in loss_windows([2.0] * 7, windows=20)] == list(range(1, 8))
+    assert [p["step"] for p in loss_windows([2.0] * 45, windows=20)] == [3 * k for k in range(1, 15)] + [45]
+    assert loss_windows([]) == []
 
 
 def test_curve_in_epoch_mode_ends_at_the_steps_taken(toy, tmp_path):

@@ -17,8 +17,8 @@ optimisation steps, whatever its training set's length: a mix must not win by tr
 Each finished run is saved as ``runs/<arm>_n<size>_r<ratio>_s<seed>.json`` (atomically), so a stopped
 ablation resumes where it stopped; ``ablation.json`` keeps the recipe and resuming with another recipe
 is refused. Reports: ``runs.csv`` (a row per run), ``results.md`` (mean ± std over seeds, Δ against
-``real`` with a 95 % interval from the per-seed pairs), ``ablation.png`` and, when a validation curve
-was asked for, ``curve.png``.
+``real`` with a 95 % interval from the per-seed pairs), ``ablation.png`` and ``curve.png`` (every run's
+training loss, and its validation curve when one was asked for).
 """
 
 from __future__ import annotations
@@ -308,8 +308,9 @@ def ablate(
         image_size: the detector's shorter image side (None: its default).
         pretrained_backbone: ImageNet backbone weights (see :func:`build_detector`).
         hflip: random left-right flips during training.
-        curve_every: evaluate the ``real`` runs on ``real_val`` every this many steps (a validation curve
-            that shows whether the baseline converged); 0: never.
+        curve_every: evaluate every run on ``real_val`` every this many steps (a validation curve that shows
+            whether the baseline converged, and when an arm's run went wrong); 0: only at the end. Every run
+            records its training loss (``loss`` in its JSON, drawn in ``curve.png``) either way.
         trainer: ``"torchvision"``, or ``"ultralytics"`` (each mix exported as YOLO and trained with
             ``ultralytics.YOLO(ultralytics_model)`` for ``epochs``; needs ``pip install ultralytics``).
         val_size: score on this many validation frames, drawn once (seeded) from ``real_val``, for a
@@ -493,15 +494,34 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
         s = evaluate_detector(m, real_val, classes, batch_size=settings.batch_size, device=device, progress=False)
         curve.append({"step": step, "map_50": s["map_50"], "map": s["map"]})
 
+    losses: list[float] = []
     train_detector(model, mix, epochs=settings.epochs, steps=steps, batch_size=settings.batch_size,
                    lr=settings.lr, hflip=settings.hflip, seed=seed, device=device, progress=progress,
-                   on_step=score if arm == REAL and settings.curve_every else None, every=settings.curve_every)
+                   on_step=score if settings.curve_every else None, every=settings.curve_every, loss_log=losses)
     scores = evaluate_detector(model, real_val, classes, batch_size=settings.batch_size, device=device,
                                progress=progress)
     record["steps"] = steps
+    record["loss"] = loss_windows(losses)
     if curve:
         record["curve"] = [*curve, {"step": total, "map_50": scores["map_50"], "map": scores["map"]}]
     return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def loss_windows(losses: Sequence[float], windows: int = 20) -> list[dict]:
+    """A run's training loss as at most ``windows`` points: each the mean, min and max of a stretch of steps.
+
+    ``step`` is the stretch's last step (1-based). A collapse shows as a mean that climbs or a max far above it.
+    """
+    n = len(losses)
+    if n == 0:
+        return []
+    size = math.ceil(n / windows)
+    out = []
+    for start in range(0, n, size):
+        part = losses[start:start + size]
+        out.append({"step": start + len(part), "mean": round(statistics.fmean(part), 5),
+                    "min": round(min(part), 5), "max": round(max(part), 5)})
+    return out
 
 
 # Two-sided 95 % quantiles of Student's t by degrees of freedom (1.96 beyond the table).
@@ -579,7 +599,7 @@ def results_table(summary: list[dict]) -> list[str]:
 
 
 def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: AblationSettings) -> None:
-    """``runs.csv``, ``results.md``, ``ablation.png`` and (with validation curves) ``curve.png`` in ``out``."""
+    """``runs.csv``, ``results.md``, ``ablation.png`` and (with loss or validation curves) ``curve.png`` in ``out``."""
     classes = sorted({c for r in runs for c in r.get("per_class", {})})
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -608,7 +628,7 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
     ]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     plot_ablation(summary, out / "ablation.png", what)
-    if any("curve" in r for r in runs):
+    if any("curve" in r or r.get("loss") for r in runs):
         plot_curves(runs, out / "curve.png")
 
 
@@ -649,24 +669,40 @@ def plot_ablation(summary: list[dict], path: Path, title: str) -> Path:
 
 
 def plot_curves(runs: list[dict], path: Path) -> Path:
-    """Validation mAP of the real-only runs against training step (has the baseline converged?)."""
+    """Training loss of every run and, where scored mid-way, validation mAP@50 against step; a colour per arm.
+
+    Shows whether the baseline converged at the budget, and which run of which arm went wrong and when.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    curves = sorted((r for r in runs if "curve" in r), key=lambda r: (r["size"], r["seed"]))
-    for i, r in enumerate(curves):
-        steps = [0, *[c["step"] for c in r["curve"]]]
-        for key, style in (("map_50", "-"), ("map", "--")):  # one colour per run: solid mAP@50, dashed mAP@50:95
-            ax.plot(steps, [0, *[c[key] for c in r["curve"]]], style, marker=".", color=f"C{i % 10}",
-                    label=f"{r['size']} frames, seed {r['seed']}, {dict(METRICS)[key]}")
-    ax.set_xlabel("optimisation step")
-    ax.set_ylabel("mAP on real validation")
-    ax.set_title("Real-only arm: validation curve", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    runs = sorted(runs, key=lambda r: (r["arm"] != REAL, r["arm"], r["size"], r["ratio"], r["seed"]))
+    arms = list(dict.fromkeys(r["arm"] for r in runs))
+    panels = [(key, title) for key, title in (("loss", "training loss (mean of each stretch of steps)"),
+                                             ("curve", "mAP@50 on real validation")) if any(key in r for r in runs)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.2 * len(panels)), squeeze=False)
+    for ax, (key, title) in zip(axes[:, 0], panels, strict=True):
+        labelled: set[str] = set()
+        for r in runs:
+            if key not in r:
+                continue
+            steps = [p["step"] for p in r[key]]
+            values = [p["mean"] for p in r[key]] if key == "loss" else [p["map_50"] for p in r[key]]
+            if key == "curve":
+                steps, values = [0, *steps], [0.0, *values]
+            colour = f"C{arms.index(r['arm']) % 10}"
+            ax.plot(steps, values, "-", marker="." if key == "curve" else None, color=colour, lw=1, alpha=0.8,
+                    label=None if r["arm"] in labelled else r["arm"])
+            labelled.add(r["arm"])
+            ax.annotate(f"s{r['seed']}", (steps[-1], values[-1]), fontsize=6, color=colour,
+                        xytext=(2, 0), textcoords="offset points", va="center")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("optimisation step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Every run, a line each (sN: its seed)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -102,6 +102,7 @@ def train_detector(
     progress: bool = True,
     on_step: Callable[[int, nn.Module], None] | None = None,
     every: int = 0,
+    loss_log: list[float] | None = None,
 ) -> nn.Module:
     """SGD (momentum 0.9, weight decay 1e-4; warm-up then cosine) training of a detector; returns it in eval mode.
 
@@ -111,6 +112,7 @@ def train_detector(
         hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
+        loss_log: when given, each step's total loss is appended to it (a training loss curve).
 
     Each pass over ``dataset`` starts with :func:`marinegan.transforms.set_epoch`, so
     :class:`~marinegan.transforms.PasteObjects` inside it pastes new objects every epoch.
@@ -150,6 +152,8 @@ def train_detector(
             step += 1
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}")
+            if loss_log is not None:
+                loss_log.append(loss.item())
             if on_step is not None and every and step % every == 0:
                 on_step(step, model)
                 model.train()
