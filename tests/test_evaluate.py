@@ -111,6 +111,11 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
     deltas = [runs[("gan", s)]["map_50"] - runs[("real", s)]["map_50"] for s in (0, 1)]
     assert gan["map_50_delta"] == pytest.approx(sum(deltas) / 2) and gan["pairs"] == 2
     assert Image.open(out / "ablation.png").size[0] > 400 and Image.open(out / "curve.png").size[0] > 400
+    from marinegan.evaluate.ablation import run_name
+
+    for r in runs.values():  # each run's detector on validation frames: a picture per run, beside its JSON
+        picture = Image.open(out / "runs" / f"{run_name(r['arm'], r['size'], r['ratio'], r['seed'])}.png")
+        assert picture.size[1] == 180 + 4 and picture.size[0] > 2 * 180, "a row of frames, 180 px high"
 
     files = sorted((out / "runs").glob("*.json"))
     stamps = {f: f.stat().st_mtime_ns for f in files}
@@ -124,6 +129,34 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
 
     with pytest.raises(ConfigError, match="arm 'gan'"):
         ablate(train, val, {"gan": GanArm(other, label="bag", device="cpu")}, **kwargs)
+
+
+class _FixedDetector(nn.Module):
+    """A detector that answers the same two boxes on every frame: one confident, one not."""
+
+    def forward(self, images):
+        return [{"boxes": torch.tensor([[4.0, 4.0, 30.0, 30.0], [34.0, 34.0, 60.0, 60.0]]),
+                 "scores": torch.tensor([0.9, 0.1]), "labels": torch.tensor([1, 1])} for _ in images]
+
+
+def test_prediction_picture_shows_labels_and_confident_boxes(tmp_path):
+    from marinegan.evaluate.detection import draw_predictions, preview_indices
+
+    image = torch.zeros(3, 64, 64, dtype=torch.uint8)
+    frames = [(image, {"boxes": torch.tensor([[40.0, 2.0, 62.0, 20.0]]), "labels": torch.tensor([1])}),
+              (image, {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.long)})] * 3
+    assert preview_indices(frames, 2) == [0, 2], "frames with a labelled box, spread over the set"
+    path = draw_predictions(_FixedDetector(), frames, [0, 1], tmp_path / "p.png", height=64, device="cpu")
+    tiles = torch.from_numpy(__import__("numpy").array(Image.open(path))).permute(2, 0, 1)
+    first = tiles[:, 2:66, 2:66]  # save_grid pads by 2
+    yellow, cyan = torch.tensor([255, 255, 0]), torch.tensor([0, 255, 255])
+
+    def has(colour, x0, y0, x1, y1):
+        return (first[:, y0:y1, x0:x1].permute(1, 2, 0) == colour).all(-1).any().item()
+
+    assert has(yellow, 40, 2, 63, 21), "the labelled box, in yellow"
+    assert has(cyan, 4, 4, 31, 31), "the confident prediction, in cyan"
+    assert not has(cyan, 34, 34, 61, 61), "a prediction under min_score is left out"
 
 
 def test_loss_windows_summarise_a_long_run_in_stretches():

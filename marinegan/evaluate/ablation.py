@@ -43,7 +43,9 @@ from marinegan.errors import ConfigError
 from marinegan.evaluate.detection import (
     build_detector,
     check_detector,
+    draw_predictions,
     evaluate_detector,
+    preview_indices,
     train_detector,
     training_steps,
 )
@@ -502,6 +504,8 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
                                progress=progress)
     record["steps"] = steps
     record["loss"] = loss_windows(losses)
+    picture = out / "runs" / f"{run_name(arm, size, ratio, seed)}.png"  # what this run's detector does on val
+    draw_predictions(model, real_val, preview_indices(real_val), picture, device=device)
     if curve:
         record["curve"] = [*curve, {"step": total, "map_50": scores["map_50"], "map": scores["map"]}]
     return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}

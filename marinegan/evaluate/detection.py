@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torchvision
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms.v2 import functional as F
 from tqdm.auto import tqdm
 
 from marinegan.device import resolve_device
@@ -201,3 +203,57 @@ def evaluate_detector(
         per_class[classes[int(cid)] if 0 <= int(cid) < len(classes) else str(cid)] = float(value)
     return {"map": float(result["map"]), "map_50": float(result["map_50"]), "map_75": float(result["map_75"]),
             "per_class": per_class}
+
+
+@torch.no_grad()
+def draw_predictions(
+    model: nn.Module,
+    dataset: Dataset,
+    indices: list[int],
+    path: str | Path,
+    *,
+    min_score: float = 0.3,
+    height: int = 180,
+    device: str | torch.device = "auto",
+) -> Path:
+    """A PNG row of ``dataset[i]`` for ``i`` in ``indices``: labelled boxes in yellow, ``model``'s boxes
+    scoring at least ``min_score`` in cyan with their scores. Each tile is ``height`` pixels high.
+
+    What a detector does on frames it never trained on: a run whose mAP looks wrong shows why (boxes on
+    overlays, one box in the same place on every frame, boxes too small for the objects).
+    """
+    from torchvision.utils import draw_bounding_boxes
+
+    from marinegan.images import save_grid
+
+    dev = resolve_device(device)
+    model.to(dev).eval()
+    tiles = []
+    for i in indices:
+        image, target = dataset[i]
+        image = torch.as_tensor(image).as_subclass(torch.Tensor)[:3]
+        pred = model([F.to_dtype(image, torch.float32, scale=True).to(dev)])[0]
+        keep = pred["scores"] >= min_score
+        drawn = image
+        if len(target["boxes"]):
+            drawn = draw_bounding_boxes(drawn, torch.as_tensor(target["boxes"]).float(), colors="yellow", width=3)
+        if keep.any():
+            drawn = draw_bounding_boxes(drawn, pred["boxes"][keep].cpu(), colors="cyan", width=1,
+                                        labels=[f"{s:.2f}" for s in pred["scores"][keep].tolist()])
+        width = round(drawn.shape[2] * height / drawn.shape[1])
+        tiles.append(F.resize(drawn, [height, width], antialias=True))
+    width = max(t.shape[2] for t in tiles)  # frames of different shapes: pad each tile to the widest
+    tiles = [torch.nn.functional.pad(t, (0, width - t.shape[2]), value=255) for t in tiles]
+    return save_grid(tiles, path, nrow=len(tiles))
+
+
+def preview_indices(dataset: Dataset, n: int = 6) -> list[int]:
+    """Up to ``n`` indices of ``dataset`` spread over it, each a frame with at least one labelled box."""
+    stride = max(1, len(dataset) // (3 * n))
+    out = []
+    for i in range(0, len(dataset), stride):
+        if len(dataset[i][1]["boxes"]):
+            out.append(i)
+            if len(out) == n:
+                break
+    return out
