@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -146,8 +147,10 @@ def test_prediction_picture_shows_labels_and_confident_boxes(tmp_path):
     frames = [(image, {"boxes": torch.tensor([[40.0, 2.0, 62.0, 20.0]]), "labels": torch.tensor([1])}),
               (image, {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.long)})] * 3
     assert preview_indices(frames, 2) == [0, 2], "frames with a labelled box, spread over the set"
+    assert preview_indices(frames[1:2] * 4, 3) == [0, 1, 2], "no labelled frame: a picture all the same"
+    assert preview_indices([], 3) == []
     path = draw_predictions(_FixedDetector(), frames, [0, 1], tmp_path / "p.png", height=64, device="cpu")
-    tiles = torch.from_numpy(__import__("numpy").array(Image.open(path))).permute(2, 0, 1)
+    tiles = torch.from_numpy(np.array(Image.open(path))).permute(2, 0, 1)
     first = tiles[:, 2:66, 2:66]  # save_grid pads by 2
     yellow, cyan = torch.tensor([255, 255, 0]), torch.tensor([0, 255, 255])
 
@@ -157,6 +160,8 @@ def test_prediction_picture_shows_labels_and_confident_boxes(tmp_path):
     assert has(yellow, 40, 2, 63, 21), "the labelled box, in yellow"
     assert has(cyan, 4, 4, 31, 31), "the confident prediction, in cyan"
     assert not has(cyan, 34, 34, 61, 61), "a prediction under min_score is left out"
+    with pytest.raises(ConfigError, match="at least one frame"):
+        draw_predictions(_FixedDetector(), frames, [], tmp_path / "none.png", device="cpu")
 
 
 def test_loss_windows_summarise_a_long_run_in_stretches():

@@ -504,8 +504,10 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
                                progress=progress)
     record["steps"] = steps
     record["loss"] = loss_windows(losses)
-    picture = out / "runs" / f"{run_name(arm, size, ratio, seed)}.png"  # what this run's detector does on val
-    draw_predictions(model, real_val, preview_indices(real_val), picture, device=device)
+    frames = preview_indices(real_val)  # what this run's detector does on validation frames, beside its JSON
+    if frames:
+        draw_predictions(model, real_val, frames, out / "runs" / f"{run_name(arm, size, ratio, seed)}.png",
+                         device=device)
     if curve:
         record["curve"] = [*curve, {"step": total, "map_50": scores["map_50"], "map": scores["map"]}]
     return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}

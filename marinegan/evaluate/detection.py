@@ -226,6 +226,8 @@ def draw_predictions(
 
     from marinegan.images import save_grid
 
+    if not indices:
+        raise ConfigError("draw_predictions needs at least one frame (indices is empty)")
     dev = resolve_device(device)
     model.to(dev).eval()
     tiles = []
@@ -248,12 +250,9 @@ def draw_predictions(
 
 
 def preview_indices(dataset: Dataset, n: int = 6) -> list[int]:
-    """Up to ``n`` indices of ``dataset`` spread over it, each a frame with at least one labelled box."""
+    """Up to ``n`` indices of ``dataset`` spread over it, frames with a labelled box first (frames without
+    one fill the rest, so a set without labels still gets a picture)."""
     stride = max(1, len(dataset) // (3 * n))
-    out = []
-    for i in range(0, len(dataset), stride):
-        if len(dataset[i][1]["boxes"]):
-            out.append(i)
-            if len(out) == n:
-                break
-    return out
+    looked = range(0, len(dataset), stride)
+    labelled = [i for i in looked if len(dataset[i][1]["boxes"])][:n]
+    return sorted(labelled + [i for i in looked if i not in labelled][: n - len(labelled)])
