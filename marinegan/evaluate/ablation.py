@@ -686,18 +686,18 @@ def plot_curves(runs: list[dict], path: Path) -> Path:
 
     runs = sorted(runs, key=lambda r: (r["arm"] != REAL, r["arm"], r["size"], r["ratio"], r["seed"]))
     arms = list(dict.fromkeys(r["arm"] for r in runs))
-    panels = [(key, title) for key, title in (("loss", "training loss (mean of each stretch of steps)"),
-                                             ("curve", "mAP@50 on real validation")) if any(key in r for r in runs)]
+    # (record key, value in each point, title); a validation curve starts from mAP 0 at step 0
+    panels = [(key, name, title) for key, name, title in (
+        ("loss", "mean", "training loss (mean of each stretch of steps)"),
+        ("curve", "map_50", "mAP@50 on real validation")) if any(key in r for r in runs)]
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.2 * len(panels)), squeeze=False)
-    for ax, (key, title) in zip(axes[:, 0], panels, strict=True):
+    for ax, (key, name, title) in zip(axes[:, 0], panels, strict=True):
         labelled: set[str] = set()
         for r in runs:
             if key not in r:
                 continue
-            steps = [p["step"] for p in r[key]]
-            values = [p["mean"] for p in r[key]] if key == "loss" else [p["map_50"] for p in r[key]]
-            if key == "curve":
-                steps, values = [0, *steps], [0.0, *values]
+            start = [(0, 0.0)] if key == "curve" else []
+            steps, values = zip(*start, *((p["step"], p[name]) for p in r[key]), strict=True)
             colour = f"C{arms.index(r['arm']) % 10}"
             ax.plot(steps, values, "-", marker="." if key == "curve" else None, color=colour, lw=1, alpha=0.8,
                     label=None if r["arm"] in labelled else r["arm"])

@@ -153,9 +153,10 @@ def train_detector(
             schedule.step()
             step += 1
             bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            value = loss.item()  # one device sync per step, for the bar and the log
+            bar.set_postfix(loss=f"{value:.3f}")
             if loss_log is not None:
-                loss_log.append(loss.item())
+                loss_log.append(value)
             if on_step is not None and every and step % every == 0:
                 on_step(step, model)
                 model.train()
@@ -224,7 +225,7 @@ def draw_predictions(
     """
     from torchvision.utils import draw_bounding_boxes
 
-    from marinegan.images import save_grid
+    from marinegan.images import draw_target, save_grid
 
     if not indices:
         raise ConfigError("draw_predictions needs at least one frame (indices is empty)")
@@ -236,9 +237,7 @@ def draw_predictions(
         image = torch.as_tensor(image).as_subclass(torch.Tensor)[:3]
         pred = model([F.to_dtype(image, torch.float32, scale=True).to(dev)])[0]
         keep = pred["scores"] >= min_score
-        drawn = image
-        if len(target["boxes"]):
-            drawn = draw_bounding_boxes(drawn, torch.as_tensor(target["boxes"]).float(), colors="yellow", width=3)
+        drawn = draw_target(image, target, getattr(dataset, "classes", None))
         if keep.any():
             drawn = draw_bounding_boxes(drawn, pred["boxes"][keep].cpu(), colors="cyan", width=1,
                                         labels=[f"{s:.2f}" for s in pred["scores"][keep].tolist()])
