@@ -529,7 +529,7 @@ def ablate(
         fresh_tag = option_tag(options, {"keep": keep_realistic} if keep_realistic < 1 else None)
         sources[f"gan-fresh{fresh_tag}"] = FreshArm(load_generator(model, device="cpu", revision=revision),
                                                     label=label, options=options, name=model, keep=keep_realistic,
-                                                    judge=cutouts if keep_realistic < 1 else None)
+                                                    judge=cutouts if keep_realistic < 1 else None, device=device)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,

@@ -22,13 +22,15 @@ bounded cover of real boxes, blending, colour match.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset, Subset, get_worker_info
 from torchvision import tv_tensors
 
+from marinegan.device import resolve_device
 from marinegan.errors import ConfigError
 from marinegan.images import to_uint8
 from marinegan.synth.composite import CompositeOptions, channels_last, paste_objects
@@ -47,17 +49,24 @@ class SpriteBank:
             new objects per epoch; or cut-outs (``object_crops(...)`` or a uint8 tensor ``(N, C, S, S)``),
             the same bank every epoch.
         size: objects generated per epoch (generators only; the default generator makes about 670 a second
-            on one CPU thread, so a bank costs about 1.5 s per epoch and DataLoader worker).
+            on one CPU thread, so a bank costs about 1.5 s of CPU per epoch).
         seed: seeds the generated banks: epoch ``e``'s bank depends on ``(seed, e)`` alone.
         keep: a realism filter (generators only): generate ``ceil(size / keep)`` objects per epoch and keep
             the ``size`` that ``judge`` rates most real (:func:`~marinegan.synth.realism.realism_scores`).
             1 keeps every object.
         judge: real cut-outs (``object_crops(..., alpha="grabcut")``) or the generator's
             :class:`~marinegan.Discriminator`; needed when ``keep < 1``.
+        device: where the main process generates banks: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
+
+    Where a bank is made: :meth:`PasteObjects.set_epoch` (called by :func:`set_epoch` before each epoch's
+    DataLoader iterator) makes the epoch's bank at once, in the main process and on ``device``; DataLoader
+    workers then use that bank (forked workers inherit it, spawned ones receive it pickled) instead of each
+    generating its own. A bank that is needed but not made yet is generated where it is needed (on the CPU
+    inside a worker). A bank made on CUDA differs from a CPU one by the rounding of the forward pass.
     """
 
     def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256, *,
-                 keep: float = 1.0, judge: object = None) -> None:
+                 keep: float = 1.0, judge: object = None, device: str | torch.device = "auto") -> None:
         from marinegan.models.dcgan import Generator
 
         if size < 1 or batch_size < 1:
@@ -80,7 +89,9 @@ class SpriteBank:
 
             g = source if isinstance(source, Generator) else load_generator(source, device="cpu")
             self.generator, self.fixed = g.cpu().eval(), None
+        self.device = resolve_device(device)
         self._cached: tuple[int, torch.Tensor] | None = None
+        self._on_device: torch.nn.Module | None = None  # the generator's copy on `device` (main process only)
 
     @torch.inference_mode()
     def sprites(self, epoch: int) -> torch.Tensor:
@@ -91,15 +102,26 @@ class SpriteBank:
             g = torch.Generator().manual_seed(index_seed(self.seed, epoch, _BANK))
             n = math.ceil(self.size / self.keep - 1e-9)
             z = torch.randn(n, self.generator.config.nz, generator=g)
-            out = torch.cat([to_uint8(self.generator(z[i : i + self.batch_size]))
+            net = self._generator_here()
+            dev = next(net.parameters()).device
+            out = torch.cat([to_uint8(net(z[i : i + self.batch_size].to(dev))).cpu()
                              for i in range(0, n, self.batch_size)])
             if n > self.size:  # the realism filter: the best `size`, in their generated order
                 out = out[realism_scores(out, self.judge).topk(self.size).indices.sort().values]
             self._cached = (epoch, out)
         return self._cached[1]
 
+    def _generator_here(self) -> torch.nn.Module:
+        """The generator on ``device`` in the main process; on the CPU in a DataLoader worker (a forked worker
+        must not touch CUDA)."""
+        if self.device.type == "cpu" or get_worker_info() is not None:
+            return self.generator
+        if self._on_device is None:
+            self._on_device = copy.deepcopy(self.generator).to(self.device)
+        return self._on_device
+
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_cached": None}  # workers make their own bank (the same one)
+        return {**self.__dict__, "_on_device": None}  # a pickled bank (spawned workers) keeps the epoch's objects
 
     def __repr__(self) -> str:
         what = f"{len(self.fixed)} cut-outs" if self.fixed is not None else f"{self.size} generated per epoch" + (
@@ -146,8 +168,9 @@ class PasteObjects(torch.nn.Module):
     def set_epoch(self, epoch: int) -> None:
         """Start epoch ``epoch``: a new bank (generators) and new placements. Call it before each epoch's
         DataLoader iterator is made (workers copy the transform then; ``persistent_workers`` would keep the
-        old epoch)."""
+        old epoch). A generator's bank for the epoch is made here, once, for every worker."""
         self.epoch = int(epoch)
+        self.bank.sprites(self.epoch)
 
     def forward(self, image: torch.Tensor, target: dict) -> tuple[torch.Tensor, dict]:
         if torch.as_tensor(image).dtype != torch.uint8 or image.dim() != 3:

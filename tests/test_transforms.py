@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Subset, get_worker_info
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
@@ -81,6 +81,42 @@ def test_in_a_torchvision_pipeline_and_the_same_on_0_or_2_workers(generator, tmp
     raw_image, raw_target = YoloDataset(root)[0]
     flipped = raw_target["boxes"][:, [2, 1, 0, 3]] * torch.tensor([-1, 1, -1, 1]) + torch.tensor([96, 0, 96, 0])
     assert torch.allclose(target["boxes"][: len(raw_target["boxes"])].as_subclass(torch.Tensor), flipped)
+
+
+class _RefusesToRunInWorkers(Generator):
+    """A generator that fails inside a DataLoader worker: there, the bank must come from the main process."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if get_worker_info() is not None:
+            raise RuntimeError("a DataLoader worker ran the generator")
+        return super().forward(z)
+
+
+def test_set_epoch_makes_the_bank_once_in_the_main_process_for_every_worker(generator, tmp_path):
+    guarded = _RefusesToRunInWorkers(generator.config)
+    guarded.load_state_dict(generator.state_dict())
+    bank = SpriteBank(guarded.eval(), size=16, device="cpu")
+    ds = YoloDataset(make_toy_yolo(tmp_path / "d", n=8, size=96, seed=1),
+                     transforms=PasteObjects(bank, label=1, p=1.0, seed=0))
+    for epoch in (1, 2):  # each epoch's bank is new, and made before the workers start
+        set_epoch(ds, epoch)
+        loader = DataLoader(ds, batch_size=4, num_workers=2, collate_fn=detection_collate)
+        assert sum(t["pasted"] for _, ts in loader for t in ts) >= 8
+        assert torch.equal(bank.sprites(epoch), SpriteBank(generator, size=16, device="cpu").sprites(epoch))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_cuda_bank_without_cuda_is_refused_with_one_line(generator):
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        SpriteBank(generator, size=4, device="cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_bank_made_on_cuda_matches_the_cpu_one_to_rounding(generator):
+    cpu = SpriteBank(generator, size=64, seed=5, device="cpu").sprites(3).int()
+    cuda = SpriteBank(generator, size=64, seed=5, device="cuda").sprites(3)
+    assert cuda.device.type == "cpu" and cuda.dtype == torch.uint8
+    assert (cuda.int() - cpu).abs().max() <= 2
 
 
 def test_refuses_float_images_and_a_missing_image_id(generator, frames):

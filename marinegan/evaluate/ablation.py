@@ -161,11 +161,13 @@ class FreshArm:
     name: str = ""
     keep: float = 1.0  # the realism filter (generators): keep the most realistic share, judged by `judge`
     judge: object = None
+    device: str | torch.device = "auto"  # where the main process generates each epoch's bank
 
     def __post_init__(self) -> None:
         from marinegan.transforms import SpriteBank
 
-        self.bank = SpriteBank(self.source, size=self.bank_size, keep=self.keep, judge=self.judge)
+        self.bank = SpriteBank(self.source, size=self.bank_size, keep=self.keep, judge=self.judge,
+                               device=self.device)
         if not self.name:
             self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
 
@@ -179,7 +181,7 @@ class FreshArm:
         options = self.options or CompositeOptions()
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
         bank = self.bank if self.bank.fixed is not None else \
-            SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge)
+            SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge, device=self.device)
         paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed)
         return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
 
