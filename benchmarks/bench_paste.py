@@ -9,8 +9,9 @@ DataLoader (batch 16) with 0 and 2 workers, one pass = one epoch (a new iterator
   the compositing cost alone;
 - the same at p=1 (every frame gets objects);
 - p=0.5 from the fixed bank with the three appearance matches on (what blur, haze and noise cost);
-- PasteObjects(p=0.5) from a generator bank made afresh each epoch (``bank`` objects per epoch and
-  per worker): compositing plus the bank.
+- PasteObjects(p=0.5) from a generator bank made afresh each epoch (``bank`` objects per epoch, made once
+  by ``set_epoch`` in the main process, on ``--device``, and shared by the workers): compositing plus the
+  bank.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main() -> None:
     bank_size = 32 if args.quick else args.bank
     real, what_bg = backgrounds(n, toy=args.toy)
     g = load_generator("default", device="cpu")
-    fixed = SpriteBank(SpriteBank(g, size=bank_size).sprites(0))
+    fixed = SpriteBank(SpriteBank(g, size=bank_size, device="cpu").sprites(0))
     epoch = [0]
 
     def read(ds, workers: int) -> int:
@@ -65,7 +66,7 @@ def main() -> None:
         "PasteObjects(p=0.5) matching blur, haze and noise, fixed bank": Transformed(real, PasteObjects(
             fixed, 1, p=0.5, options=CompositeOptions(blur_match=True, haze_match=True, noise_match=True))),
         f"PasteObjects(p=0.5), generator bank of {bank_size} made each epoch": Transformed(
-            real, v2.Compose([PasteObjects(SpriteBank(g, size=bank_size), 1, p=0.5)])),
+            real, v2.Compose([PasteObjects(SpriteBank(g, size=bank_size, device=dev), 1, p=0.5)])),
     }
     rows: list[dict] = []
     baseline = "read the same frames only (baseline)"
@@ -75,7 +76,8 @@ def main() -> None:
                           args.repeat, dev, baseline=baseline)
         rows += [{"what": what, "workers": workers, "value": rate, "unit": "samples/s", "ratio": ratio}
                  for what, (rate, ratio) in got.items()]
-    title = (f"On-the-fly pasting on {what_bg}; 1-3 objects of the default 64 px RGBA generator, generated on CPU "
+    title = (f"On-the-fly pasting on {what_bg}; 1-3 objects of the default 64 px RGBA generator, generated on "
+             f"{dev.type.upper()} in the main process "
              f"(median of {args.repeat} rounds, round-robin; a pass is an epoch)")
     print(table(title, ["workers", "what", "value", "unit", "ratio"],
                 [[r["workers"], r["what"], f"{r['value']:.1f}", r["unit"], r["ratio"]] for r in rows]))
