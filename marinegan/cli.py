@@ -440,6 +440,9 @@ def ablate(
                                       "never overlap; 0: anywhere")] = 0,
     update_occluded: Annotated[bool, typer.Option(help="shrink (or drop) the box of a pasted object that a later "
                                                   "paste partly (or wholly) hides")] = False,
+    min_contrast: Annotated[float, typer.Option(help="leave out a pasted object that changes the frame by less "
+                                                "than this over its visible part (mean uint8 levels per channel)")
+                            ] = 0.0,
     keep_realistic: Annotated[float, typer.Option(help="gan-fresh: generate bank/KEEP objects per epoch and keep "
                                                   "the share KEEP most like REAL_TRAIN's cut-outs (realism filter)")
                               ] = 1.0,
@@ -458,9 +461,9 @@ def ablate(
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
     All paste onto the run's own real frames, with the same counts, placement and blending. Non-default
-    --blend, --scale, --color-match, --max-cover, --match, --grid, --update-occluded, --keep-realistic or
-    --overlays name the arms after them (e.g. gan[blend=gaussian]), so attempts join the same folder and
-    table; leave real out of --arms to add arms to a folder whose real runs exist.
+    --blend, --scale, --color-match, --max-cover, --match, --grid, --update-occluded, --min-contrast,
+    --keep-realistic or --overlays name the arms after them (e.g. gan[blend=gaussian]), so attempts join the
+    same folder and table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, option_tag
@@ -500,7 +503,7 @@ def ablate(
             raise ValueError(f"--match: unknown {sorted(set(looks) - set(APPEARANCE))}; choose from "
                              f"{', '.join(APPEARANCE)}")
         options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover,
-                                   grid=grid, update_occluded=update_occluded,
+                                   grid=grid, update_occluded=update_occluded, min_contrast=min_contrast,
                                    **{f"{name}_match": True for name in looks})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

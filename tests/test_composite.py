@@ -266,3 +266,20 @@ def test_materialised_composites_on_real_frames_equal_live_ones(real_data):
         assert torch.equal(a[0], b[0]) and a[1]["background_index"] == b[1]["background_index"]
         assert torch.equal(a[1]["boxes"], b[1]["boxes"]) and torch.equal(a[1]["labels"], b[1]["labels"])
     assert stored.stored_nbytes() < 24 * 480 * 270 * 3 / 4, "a stored item is a fraction of a frame"
+
+
+def test_min_contrast_leaves_out_an_object_the_frame_would_not_show():
+    """A grey object on the same grey changes nothing: with min_contrast it gets no box; a white one keeps its box."""
+    background = torch.full((3, 120, 160), 90, dtype=torch.uint8)
+    faint, bright = (torch.full((1, 4, 32, 32), level, dtype=torch.uint8) for level in (92, 250))
+    faint[:, 3] = bright[:, 3] = 255
+    plain = CompositeOptions(scale=(0.4, 0.4), color_match=0, flip=False, avoid_bars=False)
+    floor = CompositeOptions(scale=(0.4, 0.4), color_match=0, flip=False, avoid_bars=False, min_contrast=4)
+    for sprite, kept_with_floor in ((faint, False), (bright, True)):
+        image, boxes, _ = composite(background, sprite, torch.Generator().manual_seed(0), plain)
+        assert len(boxes) == 1  # without the floor, every object is pasted and boxed
+        image, boxes, kept = composite(background, sprite, torch.Generator().manual_seed(0), floor)
+        assert (len(boxes) == 1) == kept_with_floor and len(kept) == len(boxes)
+        assert image.ne(background).any() == kept_with_floor  # a left-out object is not drawn either
+    with pytest.raises(ValueError, match="min_contrast"):
+        CompositeOptions(min_contrast=-1)

@@ -54,6 +54,13 @@ def test_paste_objects_example(tmp_path):
     assert Image.open(tmp_path / "p.png").size[0] > 4 * 96
 
 
+def test_contrast_floor_example(tmp_path):
+    out = run("examples/contrast_floor.py", "--out", str(tmp_path / "c.png"), "--height", "48", "--every", "3",
+              "--floor", "255", "--show", "2", cwd=tmp_path)  # a floor of 255 leaves every object out
+    assert "generated: " in out and "cut-outs: " in out and "255: 100.0%" in out
+    assert Image.open(tmp_path / "c.png").size == (2 * 64 + 3 * 2, 2 * 48 + 3 * 2)
+
+
 def test_appearance_example(tmp_path):
     out = run("examples/appearance.py", "--out", str(tmp_path / "a.png"), "--height", "64", "--frames", "2",
               "--stats", "3", cwd=tmp_path)

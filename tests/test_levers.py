@@ -39,11 +39,11 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
                            "real,copy-paste-own,gan,gan-fresh", "--sizes", "6", "--ratios", "0.5", "--seeds", "0",
                            "--steps", "2", "--scale", "data", "--overlays", "mask", "--budget", budget,
                            "--match", "blur,haze,noise", "--grid", "2", "--keep-realistic", "0.5",
-                           "--update-occluded",
+                           "--update-occluded", "--min-contrast", "5",
                            "--image-size", "64", "--val-size", "3", "--out", str(out), "--device", "cpu"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    looks = "blur_match,noise_match,haze_match,grid=2,update_occluded"
+    looks = "blur_match,noise_match,haze_match,grid=2,update_occluded,min_contrast=5.0"
     assert f"| copy-paste-own[scale=data,{looks},overlays=mask] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     assert f"| gan[scale=data,{looks}] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     runs = {json.loads(p.read_text())["arm"]: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}

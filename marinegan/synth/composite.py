@@ -35,7 +35,8 @@ ALPHA_THRESHOLD = 0.5
 _ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
 # fields added after ablation folders recorded their arms: repr shows them only when set
-_LATER = {"blur_match": False, "noise_match": False, "haze_match": False, "grid": 0, "update_occluded": False}
+_LATER = {"blur_match": False, "noise_match": False, "haze_match": False, "grid": 0, "update_occluded": False,
+          "min_contrast": 0.0}
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class CompositeOptions:
             box to what stays visible, and leave the box out when less than ``min_visible_area`` pixels
             stay (Simple Copy-Paste does this with its masks). Real objects have no masks, only boxes:
             ``max_cover`` bounds how much of them a paste may hide.
+        min_contrast: an object whose paste changes the frame by less than this over its visible part (the mean
+            absolute change per colour channel, in uint8 levels, after blending and any appearance match:
+            :func:`pasted_contrast`) is left out with its box, as a speck is by ``min_visible_area``: a box
+            around an object the frame barely shows teaches a detector that water is plastic. 0 keeps them.
 
     The three appearance matches are off by default (see docs/results.md for what they did to a detector).
     """
@@ -99,6 +104,7 @@ class CompositeOptions:
     haze_match: bool = False
     grid: int = 0
     update_occluded: bool = False
+    min_contrast: float = 0.0
 
     def __repr__(self) -> str:
         # fields added later (the appearance matches, grid, update_occluded) show only when set, so the arm
@@ -126,6 +132,8 @@ class CompositeOptions:
             raise ValueError(f"grid={self.grid!r} must be 0 (anywhere) or a number of cells per side")
         if self.min_visible_area < 0:
             raise ValueError(f"min_visible_area={self.min_visible_area} must be >= 0 pixels")
+        if not 0 <= self.min_contrast <= 255:
+            raise ValueError(f"min_contrast={self.min_contrast} must be in [0, 255] (uint8 levels; 0 = off)")
 
 
 def ellipse_alpha(size: int) -> np.ndarray:
@@ -178,6 +186,13 @@ def blend_region(rgb: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.n
     w = alpha.astype(np.float32)
     w *= np.float32(1 / 255)
     return cv2.blendLinear(np.ascontiguousarray(rgb), np.ascontiguousarray(region), w, 1 - w)
+
+
+def pasted_contrast(square: np.ndarray, region: np.ndarray, visible: np.ndarray) -> float:
+    """How much a paste changed the frame where the object shows: the mean absolute difference, per colour
+    channel and then averaged, between the composited ``square`` and the background ``region`` it replaced
+    (both uint8 ``(s, s, 3)``), over the ``visible`` pixels (bool ``(s, s)``), in uint8 levels."""
+    return float(np.mean(cv2.mean(cv2.absdiff(square, region), mask=visible.view(np.uint8))[:3]))
 
 
 def _rgb(sprite: np.ndarray) -> np.ndarray:
@@ -251,11 +266,12 @@ def paste_objects(
     frame's black bars. ``sizes`` (needed by ``scale="data"``) gives each object's box long side.
 
     Returns ``(boxes float (K', 4) XYXY, kept long (K',), regions)``: ``kept`` indexes the sprites that were placed
-    (a sprite whose visible part is under ``options.min_visible_area`` pixels, or one without room, is left out) and
-    ``regions`` holds the ``(x0, y0, side)`` square each placed object was blended into, in order; nothing outside
-    them is written. Random draws: with ``options.grid``, first one permutation of the cells; then per sprite, in
-    order, side and flip (2 uniforms), then up to 10 placements (2 each, inside its cell with a grid); none is
-    drawn for the appearance matches, so they leave every box where it was.
+    (left out: a sprite whose visible part is under ``options.min_visible_area`` pixels, one without room, and one
+    whose paste would change the frame by less than ``options.min_contrast``) and ``regions`` holds the
+    ``(x0, y0, side)`` square each placed object was blended into, in order; nothing outside them is written.
+    Random draws: with ``options.grid``, first one permutation of the cells; then per sprite, in order, side and
+    flip (2 uniforms), then up to 10 placements (2 each, inside its cell with a grid); none is drawn for the
+    appearance matches, so they leave every box where it was.
     """
     h, w = out.shape[:2]
     short = min(h, w)
@@ -307,6 +323,8 @@ def paste_objects(
             square = defocus(square, region, alpha, sigma)
         if noise_seed is not None:
             square = add_noise(square, alpha, region, noise_seed)
+        if options.min_contrast and pasted_contrast(square, region, visible) < options.min_contrast:
+            continue  # the frame would barely show it: no object, and no box
         out[y0 : y0 + side, x0 : x0 + side] = square
         if options.update_occluded:
             _hide(shown, regions, visible, x0, y0)
