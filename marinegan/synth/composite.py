@@ -107,8 +107,8 @@ class CompositeOptions:
     min_contrast: float = 0.0
 
     def __repr__(self) -> str:
-        # fields added later (the appearance matches, grid, update_occluded) show only when set, so the arm
-        # descriptions that ablation folders recorded before they existed (same compositing) match on resume
+        # fields added later (_LATER: appearance matches, grid, update_occluded, min_contrast) show only when set, so
+        # the arm descriptions that ablation folders recorded before they existed (same compositing) match on resume
         shown = [(f, getattr(self, f)) for f in self.__dataclass_fields__
                  if f not in _LATER or getattr(self, f) != _LATER[f]]
         return f"CompositeOptions({', '.join(f'{f}={v!r}' for f, v in shown)})"
