@@ -392,9 +392,9 @@ def ablate(
     arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste (cut-outs of every "
                                       "training frame), copy-paste-own (cut-outs of each run's own frames), gan; "
                                       "gan-fresh and copy-paste-fresh paste new objects every epoch")
-                    ] = "real,gan",
+                    ] = "real,gan-fresh,copy-paste-fresh",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
-                      ] = "0.25,0.5",
+                      ] = "0.5",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "0,1,2",
     sizes: Annotated[str | None, typer.Option(help="comma-separated numbers of real training frames per run "
                                               "(seeded draws) [default: all]")] = None,
@@ -424,7 +424,7 @@ def ablate(
                      ] = "alpha",
     scale: Annotated[str, typer.Option(help="pasted object side as fractions MIN,MAX of the frame's short side, or "
                                        "'data' (box sizes drawn from the run's real boxes of --label)")
-                     ] = "0.15,0.45",
+                     ] = "0.2,0.7",
     max_cover: Annotated[float, typer.Option(help="largest share of an existing box a pasted object may cover")
                          ] = 0.5,
     overlays: Annotated[str, typer.Option(help="cut-outs whose crop touches an ignored box (timestamp): skip them, "
@@ -444,8 +444,9 @@ def ablate(
                                                 "than this over its visible part (mean uint8 levels per channel)")
                             ] = 0.0,
     keep_realistic: Annotated[float, typer.Option(help="gan-fresh: generate bank/KEEP objects per epoch and keep "
-                                                  "the share KEEP most like REAL_TRAIN's cut-outs (realism filter)")
-                              ] = 1.0,
+                                                  "the share KEEP most like REAL_TRAIN's cut-outs (realism filter); "
+                                                  "1: no filter")
+                              ] = 0.75,
     jobs: Annotated[int, typer.Option(min=1, help="runs trained at once, each in its own process with cores/jobs "
                                       "threads (2 on a 2-core machine: 1 thread each)")] = 1,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
@@ -460,13 +461,16 @@ def ablate(
     The copy-paste arm pastes GrabCut cut-outs of REAL_TRAIN's objects (every frame of it, the pool a
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
-    All paste onto the run's own real frames, with the same counts, placement and blending. Non-default
-    --blend, --scale, --color-match, --max-cover, --match, --grid, --update-occluded, --min-contrast,
-    --keep-realistic or --overlays name the arms after them (e.g. gan[blend=gaussian]), so attempts join the
-    same folder and table; leave real out of --arms to add arms to a folder whose real runs exist.
+    All paste onto the run's own real frames, with the same counts, placement and blending. The defaults are
+    the recipe that beat real-only in docs/results.md: real, gan-fresh and copy-paste-fresh at ratio 0.5 and
+    --scale 0.2,0.7, the gan-fresh objects filtered with --keep-realistic 0.75. Compositing that differs from
+    CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
+    --update-occluded, --min-contrast), --keep-realistic below 1 and --overlays name the arms after them (e.g.
+    gan-fresh[scale=0.2-0.7,keep=0.75]), so attempts join the same folder and table; leave real out of --arms
+    to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
-    from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, option_tag
+    from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, check_ratios, option_tag
     from marinegan.evaluate.detection import check_detector
     from marinegan.optional import require
     from marinegan.synth.composite import CompositeOptions
@@ -497,7 +501,7 @@ def ablate(
     try:
         bounds = "data" if scale.strip() == "data" else tuple(float(x) for x in scale.split(","))
         if len(bounds) != 2 and bounds != "data":
-            raise ValueError(f"--scale takes MIN,MAX (e.g. 0.15,0.45) or data, not {scale!r}")
+            raise ValueError(f"--scale takes MIN,MAX (e.g. 0.2,0.7) or data, not {scale!r}")
         looks = _names(match) or []
         if set(looks) - set(APPEARANCE):
             raise ValueError(f"--match: unknown {sorted(set(looks) - set(APPEARANCE))}; choose from "
@@ -513,6 +517,7 @@ def ablate(
     cut_tag = option_tag(options, {"overlays": overlays} if overlays != "skip" else None)
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
+    check_ratios(ratio_list, bool(set(arm_list) - {REAL}))  # before the cut-outs are made
     sources: dict = {}
     cutouts = None
     if {"copy-paste", "copy-paste-fresh"} & set(arm_list) or (keep_realistic < 1 and "gan-fresh" in arm_list):

@@ -39,6 +39,12 @@ from marinegan.synth.realism import realism_scores
 from marinegan.synth.seeding import index_generator, index_seed
 
 _BANK, _PASTE = 11, 12  # random streams, apart from the synthetic sets' own
+PASTE_OPTIONS = CompositeOptions(scale=(0.2, 0.7))
+"""PasteObjects' default compositing: objects of 0.2-0.7 of the frame's short side, the scale of the recipe that beat
+real-only in docs/results.md (materialised composites showed no gain at either scale, so ``CompositeOptions`` and
+the synthetic sets keep 0.15-0.45)."""
+KEEP_REALISTIC = 0.75
+"""The realism filter's default share when a judge is given: the recipe of docs/results.md."""
 
 
 class SpriteBank:
@@ -53,8 +59,8 @@ class SpriteBank:
         seed: seeds the generated banks: epoch ``e``'s bank depends on ``(seed, e)`` alone.
         keep: a realism filter (generators only): generate ``ceil(size / keep)`` objects per epoch and keep
             the ``size`` that ``judge`` rates most real (:func:`~marinegan.synth.realism.realism_scores`).
-            1 keeps every object.
-        judge: real cut-outs (``object_crops(..., alpha="grabcut")``) or the generator's
+            1 keeps every object. Default: :data:`KEEP_REALISTIC` (0.75) when a generator has a ``judge``, else 1.
+        judge: real cut-outs (``object_crops(..., alpha="grabcut")``, the recipe's judge) or the generator's
             :class:`~marinegan.Discriminator`; needed when ``keep < 1``.
         device: where the main process generates banks: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
 
@@ -66,9 +72,12 @@ class SpriteBank:
     """
 
     def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256, *,
-                 keep: float = 1.0, judge: object = None, device: str | torch.device = "auto") -> None:
+                 keep: float | None = None, judge: object = None, device: str | torch.device = "auto") -> None:
         from marinegan.models.dcgan import Generator
 
+        images = getattr(source, "images", source)
+        if keep is None:
+            keep = KEEP_REALISTIC if judge is not None and not isinstance(images, torch.Tensor) else 1.0
         if size < 1 or batch_size < 1:
             raise ConfigError(f"size={size} and batch_size={batch_size} must be at least 1")
         if not 0 < keep <= 1:
@@ -77,7 +86,6 @@ class SpriteBank:
             raise ConfigError("keep < 1 needs judge=: real cut-outs (object_crops(...)) or the generator's "
                               "Discriminator")
         self.size, self.seed, self.batch_size, self.keep, self.judge = size, seed, batch_size, keep, judge
-        images = getattr(source, "images", source)
         if isinstance(images, torch.Tensor):
             if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] not in (3, 4) or not len(images):
                 raise ConfigError("cut-outs must be object_crops(...) or a non-empty uint8 tensor (N, 4, S, S)")
@@ -137,8 +145,8 @@ class PasteObjects(torch.nn.Module):
         label: the pasted objects' class index (``classes.index("plastic")``).
         p: probability that a sample gets objects at all.
         min_objects, max_objects: objects per pasted sample (fewer when there is no room).
-        options: placement and blending (:class:`~marinegan.CompositeOptions`); ``scale="data"`` needs
-            ``sizes``.
+        options: placement and blending (:class:`~marinegan.CompositeOptions`); default :data:`PASTE_OPTIONS`
+            (``scale=(0.2, 0.7)``); ``scale="data"`` needs ``sizes``.
         sizes: :class:`~marinegan.synth.placement.BoxSizes` of the real boxes (``BoxSizes.from_dataset``).
         seed: with the epoch (:meth:`set_epoch`) and ``target["image_id"]``, fixes every draw.
 
@@ -158,7 +166,7 @@ class PasteObjects(torch.nn.Module):
             raise ConfigError(f"need 1 <= min_objects <= max_objects, got {min_objects} and {max_objects}")
         if isinstance(label, bool) or not isinstance(label, int) or label < 1:
             raise ConfigError(f"label={label!r} must be an object class index (1 or more; 0 is the background)")
-        self.options = options or CompositeOptions()
+        self.options = options or PASTE_OPTIONS
         if self.options.scale == "data" and sizes is None:
             raise ConfigError("options.scale='data' needs sizes=BoxSizes.from_dataset(real, label)")
         self.bank = bank if isinstance(bank, SpriteBank) else SpriteBank(bank, seed=seed)

@@ -122,7 +122,8 @@ def test_ablate_command_runs_the_three_arm_grid_at_toy_size(tmp_path):
     train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
     val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
     out = tmp_path / "abl"
-    args = ("ablate", str(train), str(val), "default", "--arms", "real,copy-paste,gan", "--sizes", "6",
+    args = ("ablate", str(train), str(val), "default", "--arms", "real,copy-paste,gan", "--scale", "0.15,0.45",
+            "--sizes", "6",
             "--ratios", "0.5", "--seeds", "0", "--steps", "2", "--curve-every", "1", "--detector",
             "fcos_efficientnet_lite0", "--pretrained-backbone", "--image-size", "64", "--out", str(out),
             "--device", "cpu")

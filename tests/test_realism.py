@@ -64,3 +64,16 @@ def test_the_fresh_arm_names_its_filter(generator):
     assert "realistic" not in plain.describe()
     assert "the most realistic 0.5 by Tensor" in filtered.describe()
     assert FreshArm(generator, keep=0.5, judge=real[:3]).describe() != filtered.describe()
+
+
+def test_the_recipe_of_docs_results_is_the_default(generator):
+    """A generator bank with a judge keeps its most realistic 0.75, and PasteObjects pastes at 0.2-0.7 of the short
+    side (the recipe that beat real-only on the validation videos); without a judge, or for cut-outs, no filter."""
+    from marinegan.transforms import PasteObjects
+
+    cutouts = SpriteBank(generator, size=8).sprites(0)
+    assert SpriteBank(generator, size=4, judge=cutouts).keep == 0.75
+    assert len(SpriteBank(generator, size=6, judge=cutouts).sprites(0)) == 6  # 8 generated, the best 6 kept
+    assert SpriteBank(generator, size=4).keep == 1 and SpriteBank(cutouts).keep == 1
+    assert FreshArm(generator, judge=cutouts).keep == 0.75 and FreshArm(generator).keep == 1
+    assert PasteObjects(SpriteBank(cutouts), label=1).options.scale == (0.2, 0.7)

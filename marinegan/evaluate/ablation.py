@@ -52,6 +52,7 @@ from marinegan.evaluate.detection import (
 from marinegan.fileio import atomic_write
 from marinegan.mix import mix_counts, mix_datasets
 from marinegan.synth.composite import CompositeOptions
+from marinegan.transforms import PASTE_OPTIONS
 
 REAL = "real"
 SyntheticFactory = Callable[[Dataset, int, int], Dataset]
@@ -159,7 +160,7 @@ class FreshArm:
     options: CompositeOptions | None = None
     bank_size: int = 512  # 0.8 s of a 64 px generator on one CPU thread, per epoch
     name: str = ""
-    keep: float = 1.0  # the realism filter (generators): keep the most realistic share, judged by `judge`
+    keep: float | None = None  # the realism filter (generators): the share kept, judged by `judge` (SpriteBank's)
     judge: object = None
     device: str | torch.device = "auto"  # where the main process generates each epoch's bank
 
@@ -168,6 +169,7 @@ class FreshArm:
 
         self.bank = SpriteBank(self.source, size=self.bank_size, keep=self.keep, judge=self.judge,
                                device=self.device)
+        self.keep = self.bank.keep  # the default resolved: 0.75 with a judge, else 1
         if not self.name:
             self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
 
@@ -178,7 +180,7 @@ class FreshArm:
 
         classes = list(getattr(backgrounds, "classes", []))
         label = resolve_label(classes, self.label)
-        options = self.options or CompositeOptions()
+        options = self.options or PASTE_OPTIONS
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
         bank = self.bank if self.bank.fixed is not None else \
             SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge, device=self.device)
@@ -190,7 +192,7 @@ class FreshArm:
             f"{self.name} weights {source_fingerprint(self.bank.generator)}"
         if self.keep < 1:
             what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {source_fingerprint(self.judge)}"
-        return f"fresh:{what} bank {self.bank_size}:{self.options or CompositeOptions()}"
+        return f"fresh:{what} bank {self.bank_size}:{self.options or PASTE_OPTIONS}"
 
 
 @dataclass
@@ -257,6 +259,18 @@ def _as_factory(source: Dataset | SyntheticFactory) -> SyntheticFactory:
     if callable(source) and not isinstance(source, Dataset):
         return source
     return lambda *_: source  # a fixed dataset: the mix draws from it
+
+
+def check_ratios(ratios: Sequence[float], arms: bool = True) -> list[float]:
+    """The synthetic ratios of an ablation, sorted, without 0 (the real arm's); each must be in (0, 1)."""
+    out = sorted({float(r) for r in ratios} - {0.0})
+    for r in out:
+        if not 0 < r < 1:
+            raise ConfigError(f"ratio={r} must be in (0, 1): the synthetic fraction of a mix that keeps its "
+                              "real frames")
+    if arms and not out:
+        raise ConfigError("synthetic arms need at least one ratio in (0, 1)")
+    return out
 
 
 def _describe(source: object) -> str:
@@ -362,13 +376,7 @@ def ablate(
         {} if synthetic is None else dict(synthetic) if isinstance(synthetic, Mapping) else {"synthetic": synthetic})
     if REAL in arms:
         raise ConfigError(f"{REAL!r} names the real-only baseline arm; give the synthetic arms other names")
-    ratios = sorted({float(r) for r in ratios} - {0.0})
-    for r in ratios:
-        if not 0 < r < 1:
-            raise ConfigError(f"ratio={r} must be in (0, 1): the synthetic fraction of a mix that keeps its "
-                              "real frames")
-    if arms and not ratios:
-        raise ConfigError("synthetic arms need at least one ratio in (0, 1)")
+    ratios = check_ratios(ratios, bool(arms))
     sizes = list(dict.fromkeys(len(real_train) if s is None else s for s in sizes))
     for s in sizes:
         real_subset(real_train, s, 0)  # validates every size up front
