@@ -14,16 +14,15 @@ the floor (left) and with it (right); yellow boxes are the pasted objects.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import torch
+from _frames import train_frames  # examples/_frames.py
 from torchvision.transforms.v2 import functional as F
 
-from marinegan import CompositeOptions, SpriteBank, VocDataset, YoloDataset, object_crops
+from marinegan import CompositeOptions, SpriteBank, object_crops
 from marinegan.images import draw_target, save_grid
 from marinegan.synth.composite import composite
-from marinegan.toydata import make_toy_yolo
 
 FLOORS = (5.0, 10.0, 15.0, 20.0)
 
@@ -39,11 +38,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("contrast_floor.png"))
     args = p.parse_args()
 
-    if args.data:
-        frames = VocDataset(args.data, "train", classes=["plastic"], ignore=["timestamp", "bio", "rov"],
-                            on_error="skip")
-    else:
-        frames = YoloDataset(make_toy_yolo(Path(tempfile.mkdtemp()) / "toy", n=12, size=160, single_class="plastic"))
+    frames = train_frames(args.data)
     banks = {"generated": SpriteBank(args.generator, size=512, device="cpu").sprites(0),
              "cut-outs": object_crops(frames, 64, alpha="grabcut", label="plastic", progress=False).images}
     base = CompositeOptions(scale=(0.2, 0.7))

@@ -12,15 +12,14 @@ grey ground, so alpha shows. ``SpriteBank(generator, keep=0.5, judge=cutouts)`` 
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import torch
+from _frames import train_frames  # examples/_frames.py
 
-from marinegan import SpriteBank, VocDataset, YoloDataset, object_crops
+from marinegan import SpriteBank, object_crops
 from marinegan.images import save_grid
 from marinegan.synth.realism import realism_scores
-from marinegan.toydata import make_toy_yolo
 
 
 def main() -> None:
@@ -32,11 +31,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("realism_filter.png"))
     args = p.parse_args()
 
-    if args.data:
-        frames = VocDataset(args.data, "train", classes=["plastic"], ignore=["timestamp", "bio", "rov"],
-                            on_error="skip")
-    else:
-        frames = YoloDataset(make_toy_yolo(Path(tempfile.mkdtemp()) / "toy", n=12, size=160, single_class="plastic"))
+    frames = train_frames(args.data)
     cutouts = object_crops(frames, 64, alpha="grabcut", label="plastic", progress=False)
     candidates = SpriteBank(args.generator, size=args.candidates).sprites(0)
     scores = realism_scores(candidates, cutouts)
