@@ -121,11 +121,14 @@ class SpriteBank:
 
     def _generator_here(self) -> torch.nn.Module:
         """The generator on ``device`` in the main process; on the CPU in a DataLoader worker (a forked worker
-        must not touch CUDA)."""
+        must not touch CUDA). The device copy takes the generator's current weights each time, so a generator
+        that trains on between epochs is never used stale."""
         if self.device.type == "cpu" or get_worker_info() is not None:
             return self.generator
         if self._on_device is None:
             self._on_device = copy.deepcopy(self.generator).to(self.device)
+        else:
+            self._on_device.load_state_dict(self.generator.state_dict())
         return self._on_device
 
     def __getstate__(self) -> dict:
