@@ -286,7 +286,7 @@ def ablate(
     real_train: Dataset,
     real_val: Dataset,
     synthetic: Dataset | SyntheticFactory | Mapping[str, Dataset | SyntheticFactory] | None,
-    ratios: Sequence[float] = (0.25, 0.5),
+    ratios: Sequence[float] = (0.5,),
     seeds: Sequence[int] = (0, 1, 2),
     *,
     sizes: Sequence[int | None] = (None,),
@@ -318,7 +318,7 @@ def ablate(
             source is the arm ``"synthetic"``. A source is a factory ``(backgrounds, length, seed) -> Dataset``
             (composites onto the run's own real frames), or a fixed Dataset the mixes draw from. None:
             the ``real`` arm only.
-        ratios: synthetic fractions of each synthetic arm (the ``real`` arm is ratio 0).
+        ratios: synthetic fractions of each synthetic arm (the ``real`` arm is ratio 0); 0.5 is the recipe's.
         seeds: one run per seed per cell.
         sizes: real training frames per run, drawn from ``real_train`` (seeded); None keeps them all.
         detector: a torchvision detection model name, or ``fcos_efficientnet_lite0`` (``[lite]`` extra).
