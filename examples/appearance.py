@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from _frames import fit_tile  # examples/_frames.py
 
 from marinegan import CompositeOptions, SpriteBank, VocDataset, YoloDataset
 from marinegan.images import save_grid
@@ -58,8 +59,8 @@ def main() -> None:
             out, boxes, _ = composite(image, objects, torch.Generator().manual_seed(row), replace(base, **changes),
                                       occupied=target["boxes"], ignored=target.get("ignored_boxes"))
             if name == "colour only":
-                tiles.append(_fit(out, args.height))
-            crops.append(_fit(_around(out, boxes[0]), args.height) if len(boxes) else torch.zeros_like(tiles[-1]))
+                tiles.append(fit_tile(out, args.height))
+            crops.append(fit_tile(_around(out, boxes[0]), args.height) if len(boxes) else torch.zeros_like(tiles[-1]))
         tiles += crops
     save_grid(tiles, args.out, nrow=len(COLUMNS) + 1)
     if args.stats:
@@ -101,17 +102,6 @@ def _around(image: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     mx, my = (x1 - x0) / 4, (y1 - y0) / 4
     h, w = image.shape[-2:]
     return image[:, max(0, int(y0 - my)) : min(h, int(y1 + my) + 1), max(0, int(x0 - mx)) : min(w, int(x1 + mx) + 1)]
-
-
-def _fit(image: torch.Tensor, height: int) -> torch.Tensor:
-    """``image`` uint8 (3, h, w) resized to ``height`` rows and padded or cropped to a 4:3 tile."""
-    h, w = image.shape[-2:]
-    width = max(1, round(w * height / h))
-    tile = torch.nn.functional.interpolate(image[None].float(), size=(height, width), mode="bilinear",
-                                           align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
-    out = torch.zeros(3, height, height * 4 // 3, dtype=torch.uint8)
-    out[:, :, : min(width, out.shape[-1])] = tile[:, :, : out.shape[-1]]
-    return out
 
 
 if __name__ == "__main__":

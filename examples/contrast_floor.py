@@ -14,15 +14,16 @@ the floor (left) and with it (right); yellow boxes are the pasted objects.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import torch
-from _frames import train_frames  # examples/_frames.py
-from torchvision.transforms.v2 import functional as F
+from _frames import fit_tile, train_frames  # examples/_frames.py
 
-from marinegan import CompositeOptions, SpriteBank, object_crops
+from marinegan import SpriteBank, object_crops
 from marinegan.images import draw_target, save_grid
 from marinegan.synth.composite import composite
+from marinegan.transforms import PASTE_OPTIONS
 
 FLOORS = (5.0, 10.0, 15.0, 20.0)
 
@@ -41,7 +42,6 @@ def main() -> None:
     frames = train_frames(args.data)
     banks = {"generated": SpriteBank(args.generator, size=512, device="cpu").sprites(0),
              "cut-outs": object_crops(frames, 64, alpha="grabcut", label="plastic", progress=False).images}
-    base = CompositeOptions(scale=(0.2, 0.7))
     floors = sorted({*FLOORS, args.floor})
     tiles: list[torch.Tensor] = []
     for name, bank in banks.items():
@@ -51,7 +51,7 @@ def main() -> None:
             sprites = bank[torch.randint(len(bank), (2,), generator=torch.Generator().manual_seed(i))]
             results = {}
             for floor in placed:  # the same draws at every floor
-                options = CompositeOptions(scale=base.scale, min_contrast=floor)
+                options = replace(PASTE_OPTIONS, min_contrast=floor)  # the default size, 0.2-0.7
                 results[floor] = composite(image, sprites, torch.Generator().manual_seed(i), options,
                                            occupied=target["boxes"], ignored=target.get("ignored_boxes"))
                 placed[floor] += len(results[floor][1])
@@ -70,11 +70,9 @@ def main() -> None:
 
 
 def _tile(image: torch.Tensor, boxes: torch.Tensor, height: int) -> torch.Tensor:
-    """The composite with its pasted boxes drawn, resized to ``height`` and padded to a 4:3 width."""
+    """The composite with its pasted boxes drawn, as a 4:3 tile of ``height`` rows."""
     drawn = draw_target(image, {"boxes": boxes, "labels": torch.ones(len(boxes), dtype=torch.int64)}, ["_", "pasted"])
-    drawn = F.resize(drawn, [height, round(height * drawn.shape[-1] / drawn.shape[-2])], antialias=True)
-    width = round(height * 4 / 3)
-    return F.pad(drawn, [0, 0, max(0, width - drawn.shape[-1]), 0])[..., :width]
+    return fit_tile(drawn, height)
 
 
 if __name__ == "__main__":
