@@ -9,8 +9,9 @@ Targets (ratios measured in one run, against a baseline in the same process):
   workers; each blend mode's row is listed with its ratio (only the default must meet the target);
 - ``mix_datasets(real, synthetic, 0.3)`` through a shuffled DataLoader >= 0.95x the real set alone;
 - lazy generation through the Dataset >= 0.95x the raw batched forward;
-- where ``paste.json`` exists (``bench_paste.py``): on-the-fly pasting (``PasteObjects``, p=0.5, fresh
-  objects) >= 0.9x reading the same frames, with 2 workers (issue 17).
+- for each ``paste*.json`` (``bench_paste.py``; ``paste.json`` from this machine, ``paste_<gpu>.json`` from a
+  GPU machine, its bank made on CUDA): on-the-fly pasting (``PasteObjects``, p=0.5, fresh objects) >= 0.9x
+  reading the same frames, with 2 workers (issue 17).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def _ratio(rows: list[dict], what: str, workers: int | None = None) -> float:
     return float(found[0]["ratio"])
 
 
+def _machine(path: Path) -> str:
+    """The GPU (or else the CPU) named in a benchmark JSON's ``machine`` line."""
+    machine = json.loads(path.read_text()).get("machine", path.stem)
+    return machine.rsplit(", ", 1)[-1] if "no GPU" not in machine else machine.split(",")[0]
+
+
 def targets(folder: Path) -> list[tuple[str, str, float, float]]:
     """``(target, where, ratio, threshold)`` for every target, in the order of the issue."""
     composite, mixing, generation = (_rows(folder, n) for n in ("composite", "mixing", "generation"))
@@ -47,14 +54,15 @@ def targets(folder: Path) -> list[tuple[str, str, float, float]]:
                     _ratio(mixing, "mix_datasets(real, synthetic, 0.3)", w), 0.95))
     out.append(("lazy generation through the Dataset vs the raw batched forward", "",
                 _ratio(generation, "SyntheticPlasticDataset via DataLoader"), 0.95))
-    if (folder / "paste.json").is_file():
-        paste = _rows(folder, "paste")
+    for path in sorted(folder.glob("paste*.json")):  # paste.json, and e.g. paste_h100.json from a GPU machine
+        paste = _rows(folder, path.stem)
+        where = "2 workers" + ("" if path.stem == "paste" else f" ({_machine(path)})")
         out.append(("PasteObjects(p=0.5) from a generator bank made each epoch vs reading the same frames",
-                    "2 workers", _ratio(paste, "PasteObjects(p=0.5), generator bank", 2), 0.9))
-        out.append(("PasteObjects(p=0.5) from a fixed bank (compositing only)", "2 workers",
+                    where, _ratio(paste, "PasteObjects(p=0.5), generator bank", 2), 0.9))
+        out.append(("PasteObjects(p=0.5) from a fixed bank (compositing only)", where,
                     _ratio(paste, "PasteObjects(p=0.5), fixed bank", 2), 0.0))
         if any(r["what"].startswith("PasteObjects(p=0.5) matching") for r in paste):  # listed for its cost
-            out.append(("PasteObjects(p=0.5) matching blur, haze and noise, fixed bank", "2 workers",
+            out.append(("PasteObjects(p=0.5) matching blur, haze and noise, fixed bank", where,
                         _ratio(paste, "PasteObjects(p=0.5) matching", 2), 0.0))
     for r in composite:
         if r["what"].startswith("blend=") and r["what"].endswith(": materialised"):

@@ -121,6 +121,28 @@ def test_targets_reads_the_json_and_flags_a_missed_target(tmp_path):
     assert proc.returncode == 1 and "| 2 workers | 0.890 | >= 0.90 | **no** |" in proc.stdout
 
 
+def test_targets_checks_each_machines_paste_benchmark(tmp_path):
+    """paste.json (this machine) and paste_<gpu>.json (a GPU machine) each carry the 0.9x target, named by machine."""
+    import shutil
+
+    for name in ("composite", "mixing", "generation"):
+        shutil.copy(ROOT / "docs" / "performance" / f"{name}.json", tmp_path)
+
+    def paste(name, machine, ratio):
+        rows = [{"what": w, "workers": 2, "value": 1.0, "unit": "samples/s", "ratio": r} for w, r in (
+            ("PasteObjects(p=0.5), generator bank of 1024 made each epoch", ratio),
+            ("PasteObjects(p=0.5), fixed bank (compositing only)", 0.5))]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"title": name, "machine": machine, "rows": rows}))
+
+    paste("paste", "x86_64, 2 CPU threads visible, torch 2 (2 intra-op threads), no GPU", 0.95)
+    paste("paste_h100", "x86_64, 16 CPU threads visible, torch 2 (16 intra-op threads), NVIDIA H100 80GB HBM3", 0.85)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/targets.py"), str(tmp_path), "--strict"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout
+    assert "| 2 workers | 0.950 | >= 0.90 | yes |" in proc.stdout
+    assert "| 2 workers (NVIDIA H100 80GB HBM3) | 0.850 | >= 0.90 | **no** |" in proc.stdout
+
+
 def test_blend_modes_picture(tmp_path):
     out = run("examples/blend_modes.py", "--out", str(tmp_path / "b.png"), "--frames", "0", "3", cwd=tmp_path)
     assert "5 blend choices x 2 frames" in out
