@@ -462,7 +462,8 @@ def ablate(
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
     All paste onto the run's own real frames, with the same counts, placement and blending. The defaults are
-    the recipe that beat real-only in docs/results.md: real, gan-fresh and copy-paste-fresh at ratio 0.5 and
+    the best recipe of docs/results.md (level with fresh cut-outs; its gain over real-only did not hold on
+    fresh seeds): real, gan-fresh and copy-paste-fresh at ratio 0.5 and
     --scale 0.2,0.7, the gan-fresh objects filtered with --keep-realistic 0.75. Compositing that differs from
     CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
     --update-occluded, --min-contrast), --keep-realistic below 1 and --overlays name the arms after them (e.g.

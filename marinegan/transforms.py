@@ -40,8 +40,8 @@ from marinegan.synth.seeding import index_generator, index_seed
 
 _BANK, _PASTE = 11, 12  # random streams, apart from the synthetic sets' own
 PASTE_OPTIONS = CompositeOptions(scale=(0.2, 0.7))
-"""PasteObjects' default compositing: objects of 0.2-0.7 of the frame's short side, the scale of the recipe that beat
-real-only in docs/results.md (materialised composites showed no gain at either scale, so ``CompositeOptions`` and
+"""PasteObjects' default compositing: objects of 0.2-0.7 of the frame's short side, the scale of the best recipe in
+docs/results.md (materialised composites showed no gain at either scale, so ``CompositeOptions`` and
 the synthetic sets keep 0.15-0.45)."""
 KEEP_REALISTIC = 0.75
 """The realism filter's default share when a judge is given: the recipe of docs/results.md."""

@@ -68,7 +68,7 @@ def test_the_fresh_arm_names_its_filter(generator):
 
 def test_the_recipe_of_docs_results_is_the_default(generator):
     """A generator bank with a judge keeps its most realistic 0.75, and PasteObjects pastes at 0.2-0.7 of the short
-    side (the recipe that beat real-only on the validation videos); without a judge, or for cut-outs, no filter."""
+    side (the best recipe of docs/results.md); without a judge, or for cut-outs, no filter."""
     from marinegan.transforms import PasteObjects
 
     cutouts = SpriteBank(generator, size=8).sprites(0)
