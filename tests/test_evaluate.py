@@ -125,6 +125,9 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
     assert sorted(r["map"] for r in again.runs) == sorted(r["map"] for r in result.runs)
     with pytest.raises(ConfigError, match=r"another recipe \(steps\)"):
         ablate(train, val, _toy_arms(train, g), **{**kwargs, "steps": 4})
+    with pytest.raises(ConfigError, match=r"another recipe \(clip_grad\)"):  # clipping is part of the recipe
+        ablate(train, val, _toy_arms(train, g), **{**kwargs, "clip_grad": 10.0})
+    assert "lr 0.01 after 50 warm-up steps." in md, "the report names the schedule"
     other = Generator(DCGANConfig(image_size=32, channels=4, ngf=16, nz=16))
     from marinegan.evaluate.ablation import GanArm
 
@@ -222,6 +225,27 @@ def test_training_runs_exactly_the_steps_asked_whatever_the_set_size(toy):
                        progress=False, on_step=lambda step, _m, s=steps: s.append(step), every=1)
         seen.append(steps)
     assert seen == [[1, 2, 3, 4, 5]] * 2
+
+
+def test_clip_grad_bounds_each_training_step(toy):
+    """clip_grad caps the gradient norm each step: with a tiny cap the weights barely move (weight decay only);
+    without it the same steps move them; a cap that is not positive is refused in one line."""
+    from marinegan.evaluate import build_detector, train_detector
+
+    train, _, _ = toy
+    moved = {}
+    for clip in (None, 1e-6):
+        torch.manual_seed(0)
+        model = build_detector("fcos_efficientnet_lite0", 3, pretrained_backbone=True, min_size=64)
+        before = [p.detach().clone() for p in model.parameters()]
+        train_detector(model, torch.utils.data.Subset(train, range(6)), steps=3, batch_size=2, lr=0.01,
+                       clip_grad=clip, device="cpu", progress=False)
+        moved[clip] = max((p.detach() - b).abs().max().item() for p, b in zip(model.parameters(), before, strict=True))
+    assert moved[None] > 1e-3 and moved[1e-6] < 1e-4, moved
+    for bad in (0.0, -1.0):
+        with pytest.raises(ConfigError, match="clip_grad=.* must be a positive gradient norm"):
+            train_detector(build_detector("fcos_efficientnet_lite0", 3, min_size=64), train, steps=1,
+                           clip_grad=bad, device="cpu", progress=False)
 
 
 def test_hflip_moves_boxes_with_the_pixels():

@@ -213,6 +213,8 @@ class AblationSettings:
     imgsz: int = 320
     val_size: int | None = None
     budget: Literal["equal", "real-epochs"] = "equal"
+    warmup: int = 50
+    clip_grad: float | None = None
 
 
 @dataclass
@@ -304,6 +306,8 @@ def ablate(
     imgsz: int = 320,
     val_size: int | None = None,
     budget: Literal["equal", "real-epochs"] = "equal",
+    warmup: int = 50,
+    clip_grad: float | None = None,
     jobs: int = 1,
     threads: int | None = None,
     baseline: bool = True,
@@ -336,6 +340,8 @@ def ablate(
         budget: with ``steps``: ``"equal"`` trains every run for ``steps`` steps, so a mix sees each real frame
             less often than the real arm; ``"real-epochs"`` adds the synthetic samples on top: a mix trains
             for ``steps * len(mix) / len(real)`` steps, so each real frame is seen as often as in the real arm.
+        warmup, clip_grad: the learning-rate warm-up steps and the gradient-norm clip of every run (see
+            :func:`~marinegan.evaluate.train_detector`); part of the recipe, like ``lr``.
         jobs: runs trained at once, each in its own process (the arms must be picklable: GanArm,
             CopyPasteArm, FreshArm, not lambdas). A finished run is saved as soon as it ends.
         threads: torch threads per run; None: ``cpu_count // jobs`` with several jobs, torch's default with
@@ -354,15 +360,21 @@ def ablate(
     real_val = validation_subset(real_val, val_size)
     val_size = None if len(real_val) == n_val else val_size  # a size covering every frame is the whole set
     settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
-                                hflip, curve_every, ultralytics_model, imgsz, val_size, budget)
+                                hflip, curve_every, ultralytics_model, imgsz, val_size, budget, warmup, clip_grad)
     if trainer == "ultralytics" and (steps is not None or curve_every):
         raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
+    if trainer == "ultralytics" and (clip_grad is not None or warmup != AblationSettings.warmup):
+        raise ConfigError("warmup= and clip_grad= need trainer='torchvision' (ultralytics uses its own schedule)")
     if steps is not None and steps < 1:
         raise ConfigError(f"steps={steps} must be a positive number of optimisation steps")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs={jobs!r} must be a positive number of runs at once")
     if threads is not None and threads < 1:
         raise ConfigError(f"threads={threads!r} must be a positive number of threads per run")
+    if clip_grad is not None and not clip_grad > 0:
+        raise ConfigError(f"clip_grad={clip_grad} must be a positive gradient norm, or None for no clipping")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
+        raise ConfigError(f"warmup={warmup!r} must be a positive number of steps")
     if budget not in ("equal", "real-epochs"):
         raise ConfigError(f"budget={budget!r} must be 'equal' or 'real-epochs'")
     if budget != "equal" and steps is None:
@@ -508,7 +520,8 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
 
     losses: list[float] = []
     train_detector(model, mix, epochs=settings.epochs, steps=steps, batch_size=settings.batch_size,
-                   lr=settings.lr, hflip=settings.hflip, seed=seed, device=device, progress=progress,
+                   lr=settings.lr, warmup=settings.warmup, clip_grad=settings.clip_grad, hflip=settings.hflip,
+                   seed=seed, device=device, progress=progress,
                    on_step=score if settings.curve_every else None, every=settings.curve_every, loss_log=losses)
     scores = evaluate_detector(model, real_val, classes, batch_size=settings.batch_size, device=device,
                                progress=progress)
@@ -634,7 +647,10 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
         "# Real/synthetic ablation",
         "",
         f"Detector: {what}, {budget}, batch {settings.batch_size}, image size {settings.image_size or 'default'}, "
-        f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone. mAP on the real validation set "
+        f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone"
+        + (f", lr {settings.lr:g} after {settings.warmup} warm-up steps"
+           + (f", gradient norm clipped to {settings.clip_grad:g}" if settings.clip_grad else "")
+           if settings.trainer == "torchvision" else "") + ". mAP on the real validation set "
         "only" + (f", **on {settings.val_size} of its frames** (a seeded subset, val_size / --val-size: a quick look, "
                   "not the whole set)" if settings.val_size else "") +
         "; mean ± std over seeds (a single seed shows its value alone); Δ against the real-only arm of the "

@@ -97,6 +97,7 @@ def train_detector(
     batch_size: int = 4,
     lr: float = 0.01,
     warmup: int = 50,
+    clip_grad: float | None = None,
     hflip: bool = True,
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -111,6 +112,9 @@ def train_detector(
     Args:
         steps: optimisation steps; None trains ``epochs`` passes over ``dataset``. A fixed number of
             steps compares training sets of different sizes at equal compute.
+        warmup: steps of linear learning-rate warm-up (at most a tenth of the run), then cosine decay.
+        clip_grad: clip the gradients' total norm to this before each step (None: no clipping). A large
+            early step can leave FCOS's box branch dead (its ReLU outputs 0: tiny boxes, a flat loss).
         hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
@@ -121,6 +125,10 @@ def train_detector(
     """
     if len(dataset) == 0:
         raise ConfigError("the detector's training set is empty")
+    if clip_grad is not None and not clip_grad > 0:
+        raise ConfigError(f"clip_grad={clip_grad} must be a positive gradient norm, or None for no clipping")
+    if warmup < 1:
+        raise ConfigError(f"warmup={warmup} must be at least 1 step")
     dev = resolve_device(device)
     model.to(dev).train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -149,6 +157,8 @@ def train_detector(
                 raise FloatingPointError(f"detector loss became {loss.item()} at step {step}; lower lr (now {lr})")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if clip_grad is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip_grad)
             opt.step()
             schedule.step()
             step += 1
