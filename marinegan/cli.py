@@ -410,6 +410,9 @@ def ablate(
                       ] = 50,
     clip_grad: Annotated[float | None, typer.Option(help="clip every run's gradient norm to this before each step "
                                                     "[default: no clipping]")] = None,
+    box_bias: Annotated[float | None, typer.Option(help="FCOS detectors: initial bias of the box-regression layer; 1 "
+                                                   "starts boxes at twice the anchor size [default: torchvision's 0]")
+                        ] = None,
     image_size: Annotated[int | None, typer.Option(help="the detector's shorter image side [default: its own]")
                           ] = None,
     curve_every: Annotated[int, typer.Option(help="evaluate every run every N steps (validation curve)")
@@ -548,7 +551,8 @@ def ablate(
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
-                          val_size=val_size, budget=budget, warmup=warmup, clip_grad=clip_grad, jobs=jobs,
+                          val_size=val_size, budget=budget, warmup=warmup, clip_grad=clip_grad,
+                          box_bias=box_bias, jobs=jobs,
                           baseline=REAL in arm_list, out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")

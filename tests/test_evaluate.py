@@ -248,6 +248,27 @@ def test_clip_grad_bounds_each_training_step(toy):
                            clip_grad=bad, device="cpu", progress=False)
 
 
+def test_box_bias_starts_fcos_boxes_at_anchor_scale_without_drawing_random_numbers():
+    """box_bias=1 makes FCOS's first boxes twice their anchor size where torchvision's init makes them near zero
+    size; the rest of the model is the same, seed for seed; a non-FCOS detector is refused in one line."""
+    from marinegan.evaluate import build_detector
+
+    models = {}
+    for bias in (None, 1.0):
+        torch.manual_seed(0)
+        models[bias] = build_detector("fcos_efficientnet_lite0", 3, pretrained_backbone=True, min_size=64,
+                                      box_bias=bias).eval()
+    reg = {b: m.head.regression_head for b, m in models.items()}
+    features = [torch.randn(1, 64, 8, 8)]
+    widths = {b: r(features)[0].mean().item() for b, r in reg.items()}  # relu(bbox_reg): the rel codes
+    assert widths[None] < 0.2 and widths[1.0] == pytest.approx(1.0, abs=0.2), widths
+    other = dict(models[1.0].named_parameters())
+    differ = [n for n, p in models[None].named_parameters() if not torch.equal(p, other[n])]
+    assert differ == ["head.regression_head.bbox_reg.bias"], "only the bias differs"
+    with pytest.raises(ConfigError, match="not an FCOS model"):
+        build_detector("fasterrcnn_mobilenet_v3_large_320_fpn", 3, box_bias=1.0)
+
+
 def test_hflip_moves_boxes_with_the_pixels():
     from marinegan.evaluate.detection import hflip_batch
 

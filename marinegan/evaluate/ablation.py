@@ -215,6 +215,7 @@ class AblationSettings:
     budget: Literal["equal", "real-epochs"] = "equal"
     warmup: int = 50
     clip_grad: float | None = None
+    box_bias: float | None = None
 
 
 @dataclass
@@ -308,6 +309,7 @@ def ablate(
     budget: Literal["equal", "real-epochs"] = "equal",
     warmup: int = 50,
     clip_grad: float | None = None,
+    box_bias: float | None = None,
     jobs: int = 1,
     threads: int | None = None,
     baseline: bool = True,
@@ -342,6 +344,7 @@ def ablate(
             for ``steps * len(mix) / len(real)`` steps, so each real frame is seen as often as in the real arm.
         warmup, clip_grad: the learning-rate warm-up steps and the gradient-norm clip of every run (see
             :func:`~marinegan.evaluate.train_detector`); part of the recipe, like ``lr``.
+        box_bias: FCOS detectors' initial box-regression bias (see :func:`build_detector`); None: torchvision's.
         jobs: runs trained at once, each in its own process (the arms must be picklable: GanArm,
             CopyPasteArm, FreshArm, not lambdas). A finished run is saved as soon as it ends.
         threads: torch threads per run; None: ``cpu_count // jobs`` with several jobs, torch's default with
@@ -356,15 +359,21 @@ def ablate(
         raise ConfigError(f"trainer={trainer!r} must be 'torchvision' or 'ultralytics'")
     if trainer == "torchvision":
         check_detector(detector)
+        if box_bias is not None and "fcos" not in detector:
+            raise ConfigError(f"box_bias (--box-bias) sets FCOS's box-regression bias; {detector} is not an FCOS "
+                              "model (use fcos_efficientnet_lite0, or leave box_bias out)")
     n_val = len(real_val)
     real_val = validation_subset(real_val, val_size)
     val_size = None if len(real_val) == n_val else val_size  # a size covering every frame is the whole set
     settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
-                                hflip, curve_every, ultralytics_model, imgsz, val_size, budget, warmup, clip_grad)
+                                hflip, curve_every, ultralytics_model, imgsz, val_size, budget, warmup, clip_grad,
+                                box_bias)
     if trainer == "ultralytics" and (steps is not None or curve_every):
         raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
-    if trainer == "ultralytics" and (clip_grad is not None or warmup != AblationSettings.warmup):
-        raise ConfigError("warmup= and clip_grad= need trainer='torchvision' (ultralytics uses its own schedule)")
+    if trainer == "ultralytics" and (clip_grad is not None or warmup != AblationSettings.warmup
+                                     or box_bias is not None):
+        raise ConfigError("warmup=, clip_grad= and box_bias= need trainer='torchvision' (ultralytics trains its own "
+                          "model with its own schedule)")
     if steps is not None and steps < 1:
         raise ConfigError(f"steps={steps} must be a positive number of optimisation steps")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -504,7 +513,7 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
         return {**record, **scores, "seconds": round(time.perf_counter() - t0, 2)}
     torch.manual_seed(seed)
     model = build_detector(settings.detector, len(classes), pretrained_backbone=settings.pretrained_backbone,
-                           min_size=settings.image_size)
+                           min_size=settings.image_size, box_bias=settings.box_bias)
     curve: list[dict] = []
 
     steps = settings.steps
@@ -650,6 +659,7 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
         f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone"
         + (f", lr {settings.lr:g} after {settings.warmup} warm-up steps"
            + (f", gradient norm clipped to {settings.clip_grad:g}" if settings.clip_grad else "")
+           + (f", box-regression bias starting at {settings.box_bias:g}" if settings.box_bias is not None else "")
            if settings.trainer == "torchvision" else "") + ". mAP on the real validation set "
         "only" + (f", **on {settings.val_size} of its frames** (a seeded subset, val_size / --val-size: a quick look, "
                   "not the whole set)" if settings.val_size else "") +

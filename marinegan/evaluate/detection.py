@@ -33,7 +33,7 @@ def check_detector(name: str) -> None:
 
 
 def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = False,
-                   min_size: int | None = None) -> nn.Module:
+                   min_size: int | None = None, box_bias: float | None = None) -> nn.Module:
     """A detection model by name, with a random head.
 
     Names: any torchvision detection model (e.g. ``fasterrcnn_mobilenet_v3_large_320_fpn``), or
@@ -42,9 +42,24 @@ def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = F
     for torchvision models they must already be in ``$TORCH_HOME/hub/checkpoints`` on a machine without
     internet; for ``fcos_efficientnet_lite0`` they come with the ``[lite]`` extra (offline).
     ``min_size``: shorter image side the model resizes to (None: the model's default).
+    ``box_bias`` (FCOS models): the initial bias of the box-regression layer. torchvision starts it at 0, so
+    every predicted box starts near zero size behind a ReLU, and on some seeds the box branch never takes off
+    (its GIoU loss stays at 1; the detector ends with tiny boxes). 1 starts each box at twice its level's
+    anchor size. None keeps torchvision's initialisation; setting it draws no random numbers.
     """
     sizes = {} if min_size is None else {"min_size": min_size, "max_size": round(min_size * 1.7)}
     check_detector(name)
+    model = _build(name, num_classes, pretrained_backbone, sizes)
+    if box_bias is not None:
+        reg = getattr(getattr(getattr(model, "head", None), "regression_head", None), "bbox_reg", None)
+        if not isinstance(reg, nn.Conv2d):
+            raise ConfigError(f"box_bias (--box-bias) sets FCOS's box-regression bias; {name} is not an FCOS model")
+        with torch.no_grad():
+            reg.bias.fill_(box_bias)
+    return model
+
+
+def _build(name: str, num_classes: int, pretrained_backbone: bool, sizes: dict) -> nn.Module:
     if name == LITE0_DETECTOR:
         return fcos_efficientnet_lite0(num_classes, pretrained_backbone=pretrained_backbone, **sizes)
     try:
