@@ -127,7 +127,7 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
         ablate(train, val, _toy_arms(train, g), **{**kwargs, "steps": 4})
     with pytest.raises(ConfigError, match=r"another recipe \(clip_grad\)"):  # clipping is part of the recipe
         ablate(train, val, _toy_arms(train, g), **{**kwargs, "clip_grad": 10.0})
-    assert "lr 0.01 after 50 warm-up steps." in md, "the report names the schedule"
+    assert "lr 0.01 (warm-up: 50 steps, at most a tenth of the run)." in md, "the report names the schedule"
     other = Generator(DCGANConfig(image_size=32, channels=4, ngf=16, nz=16))
     from marinegan.evaluate.ablation import GanArm
 

@@ -657,7 +657,7 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
         "",
         f"Detector: {what}, {budget}, batch {settings.batch_size}, image size {settings.image_size or 'default'}, "
         f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone"
-        + (f", lr {settings.lr:g} after {settings.warmup} warm-up steps"
+        + (f", lr {settings.lr:g} (warm-up: {settings.warmup} steps, at most a tenth of the run)"
            + (f", gradient norm clipped to {settings.clip_grad:g}" if settings.clip_grad else "")
            + (f", box-regression bias starting at {settings.box_bias:g}" if settings.box_bias is not None else "")
            if settings.trainer == "torchvision" else "") + ". mAP on the real validation set "

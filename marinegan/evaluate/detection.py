@@ -43,9 +43,10 @@ def build_detector(name: str, num_classes: int, *, pretrained_backbone: bool = F
     internet; for ``fcos_efficientnet_lite0`` they come with the ``[lite]`` extra (offline).
     ``min_size``: shorter image side the model resizes to (None: the model's default).
     ``box_bias`` (FCOS models): the initial bias of the box-regression layer. torchvision starts it at 0, so
-    every predicted box starts near zero size behind a ReLU, and on some seeds the box branch never takes off
-    (its GIoU loss stays at 1; the detector ends with tiny boxes). 1 starts each box at twice its level's
-    anchor size. None keeps torchvision's initialisation; setting it draws no random numbers.
+    every predicted box starts near zero size behind a ReLU (the GIoU loss starts at exactly 1); on one
+    Trash-ICRA19 seed of ten the box branch never took off and the detector ended with tiny boxes
+    (docs/results.md). 1 starts each box at twice its level's anchor size. None keeps torchvision's
+    initialisation; setting it draws no random numbers.
     """
     sizes = {} if min_size is None else {"min_size": min_size, "max_size": round(min_size * 1.7)}
     check_detector(name)
@@ -128,8 +129,9 @@ def train_detector(
         steps: optimisation steps; None trains ``epochs`` passes over ``dataset``. A fixed number of
             steps compares training sets of different sizes at equal compute.
         warmup: steps of linear learning-rate warm-up (at most a tenth of the run), then cosine decay.
-        clip_grad: clip the gradients' total norm to this before each step (None: no clipping). A large
-            early step can leave FCOS's box branch dead (its ReLU outputs 0: tiny boxes, a flat loss).
+        clip_grad: clip the gradients' total norm to this before each step (None: no clipping). The
+            early steps' norm spikes to 50-85 where it is otherwise 5-15 (FCOS-Lite0, Trash-ICRA19); not
+            yet screened.
         hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
