@@ -36,9 +36,8 @@ def _ratio(rows: list[dict], what: str, workers: int | None = None) -> float:
     return float(found[0]["ratio"])
 
 
-def _machine(path: Path) -> str:
+def _machine(machine: str) -> str:
     """The GPU (or else the CPU) named in a benchmark JSON's ``machine`` line."""
-    machine = json.loads(path.read_text()).get("machine", path.stem)
     return machine.rsplit(", ", 1)[-1] if "no GPU" not in machine else machine.split(",")[0]
 
 
@@ -55,8 +54,9 @@ def targets(folder: Path) -> list[tuple[str, str, float, float]]:
     out.append(("lazy generation through the Dataset vs the raw batched forward", "",
                 _ratio(generation, "SyntheticPlasticDataset via DataLoader"), 0.95))
     for path in sorted(folder.glob("paste*.json")):  # paste.json, and e.g. paste_h100.json from a GPU machine
-        paste = _rows(folder, path.stem)
-        where = "2 workers" + ("" if path.stem == "paste" else f" ({_machine(path)})")
+        doc = json.loads(path.read_text())
+        paste = doc["rows"]
+        where = "2 workers" + ("" if path.stem == "paste" else f" ({_machine(doc.get('machine', path.stem))})")
         out.append(("PasteObjects(p=0.5) from a generator bank made each epoch vs reading the same frames",
                     where, _ratio(paste, "PasteObjects(p=0.5), generator bank", 2), 0.9))
         out.append(("PasteObjects(p=0.5) from a fixed bank (compositing only)", where,

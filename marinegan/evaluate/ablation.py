@@ -43,6 +43,7 @@ from marinegan.errors import ConfigError
 from marinegan.evaluate.detection import (
     build_detector,
     check_detector,
+    check_schedule,
     draw_predictions,
     evaluate_detector,
     preview_indices,
@@ -380,10 +381,7 @@ def ablate(
         raise ConfigError(f"jobs={jobs!r} must be a positive number of runs at once")
     if threads is not None and threads < 1:
         raise ConfigError(f"threads={threads!r} must be a positive number of threads per run")
-    if clip_grad is not None and not clip_grad > 0:
-        raise ConfigError(f"clip_grad={clip_grad} must be a positive gradient norm, or None for no clipping")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
-        raise ConfigError(f"warmup={warmup!r} must be a positive number of steps")
+    check_schedule(warmup, clip_grad)
     if budget not in ("equal", "real-epochs"):
         raise ConfigError(f"budget={budget!r} must be 'equal' or 'real-epochs'")
     if budget != "equal" and steps is None:
@@ -649,6 +647,13 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
                         *[f"{r.get('per_class', {}).get(c, math.nan):.4f}" for c in classes], r["seconds"]])
     what = settings.detector if settings.trainer == "torchvision" else f"ultralytics {settings.ultralytics_model}"
     budget = f"{settings.steps} steps" if settings.steps else f"{settings.epochs} epoch(s)"
+    schedule = ""
+    if settings.trainer == "torchvision":
+        schedule = f", lr {settings.lr:g} (warm-up: {settings.warmup} steps, at most a tenth of the run)"
+        if settings.clip_grad:
+            schedule += f", gradient norm clipped to {settings.clip_grad:g}"
+        if settings.box_bias is not None:
+            schedule += f", box-regression bias starting at {settings.box_bias:g}"
     if settings.steps and settings.budget == "real-epochs":
         budget += " for the real arm, and as many more for a mix as it has synthetic samples on top (each real " \
                   "frame seen as often)"
@@ -656,11 +661,8 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
         "# Real/synthetic ablation",
         "",
         f"Detector: {what}, {budget}, batch {settings.batch_size}, image size {settings.image_size or 'default'}, "
-        f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone"
-        + (f", lr {settings.lr:g} (warm-up: {settings.warmup} steps, at most a tenth of the run)"
-           + (f", gradient norm clipped to {settings.clip_grad:g}" if settings.clip_grad else "")
-           + (f", box-regression bias starting at {settings.box_bias:g}" if settings.box_bias is not None else "")
-           if settings.trainer == "torchvision" else "") + ". mAP on the real validation set "
+        f"{'pretrained' if settings.pretrained_backbone else 'random'} backbone{schedule}. mAP on the real "
+        "validation set "
         "only" + (f", **on {settings.val_size} of its frames** (a seeded subset, val_size / --val-size: a quick look, "
                   "not the whole set)" if settings.val_size else "") +
         "; mean ± std over seeds (a single seed shows its value alone); Δ against the real-only arm of the "

@@ -91,6 +91,14 @@ def hflip_batch(images: list[torch.Tensor], targets: list[dict], generator: torc
     return out_images, out_targets
 
 
+def check_schedule(warmup: int, clip_grad: float | None) -> None:
+    """Refuse a warm-up that is not a positive number of steps, or a gradient clip that is not a positive norm."""
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
+        raise ConfigError(f"warmup={warmup!r} must be a positive number of steps")
+    if clip_grad is not None and not clip_grad > 0:
+        raise ConfigError(f"clip_grad={clip_grad} must be a positive gradient norm, or None for no clipping")
+
+
 def _lr_factor(step: int, total: int, warmup: int) -> float:
     """Linear warm-up over ``warmup`` steps, then cosine decay to zero at ``total``."""
     if step < warmup:
@@ -142,10 +150,7 @@ def train_detector(
     """
     if len(dataset) == 0:
         raise ConfigError("the detector's training set is empty")
-    if clip_grad is not None and not clip_grad > 0:
-        raise ConfigError(f"clip_grad={clip_grad} must be a positive gradient norm, or None for no clipping")
-    if warmup < 1:
-        raise ConfigError(f"warmup={warmup} must be at least 1 step")
+    check_schedule(warmup, clip_grad)
     dev = resolve_device(device)
     model.to(dev).train()
     params = [p for p in model.parameters() if p.requires_grad]
