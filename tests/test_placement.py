@@ -43,6 +43,13 @@ def test_content_region_finds_letterbox_bars_despite_a_watermark():
     assert content_region(np.zeros((50, 60, 3), np.uint8)) == (0, 0, 60, 50)  # all black: nothing to prefer
 
 
+@pytest.mark.parametrize("dark_in_row", [180, 179])  # 180 of 240 = exactly the 0.75 fill of a bar row; 179: not
+def test_a_bar_row_needs_its_fill_of_dark_pixels_at_the_border_too(dark_in_row):
+    image = letterboxed(top=30, bottom=0)
+    image[:30, dark_in_row:] = 90  # the bar's rows, the border row included, are dark only up to column dark_in_row
+    assert content_region(image) == ((0, 30, 240, 180) if dark_in_row == 180 else (0, 0, 240, 180))
+
+
 @pytest.mark.parametrize("avoid", [True, False])
 def test_objects_stay_off_the_bars(avoid):
     inside = []
