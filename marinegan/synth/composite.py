@@ -181,17 +181,11 @@ def color_matched(rgb: np.ndarray, region: np.ndarray, visible: np.ndarray, stre
     return cv2.multiply(rgb, (*gain.tolist(), 0.0))
 
 
-# alpha / 255 and 1 - alpha / 255 in float32 for each uint8 alpha: the blend's weights are two table look-ups, the
-# same numbers as converting and scaling the alpha map, at a quarter of its cost
-_WEIGHT = (np.arange(256, dtype=np.float32) * np.float32(1 / 255)).reshape(256, 1)
-_WEIGHT_REST = 1 - _WEIGHT
-
-
 def blend_region(rgb: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``alpha * rgb + (1 - alpha) * region``, uint8 ``(s, s, 3)`` (OpenCV rounds to nearest)."""
-    alpha = np.ascontiguousarray(alpha)
-    return cv2.blendLinear(np.ascontiguousarray(rgb), np.ascontiguousarray(region), cv2.LUT(alpha, _WEIGHT),
-                           cv2.LUT(alpha, _WEIGHT_REST))
+    w = alpha.astype(np.float32)
+    w *= np.float32(1 / 255)
+    return cv2.blendLinear(np.ascontiguousarray(rgb), np.ascontiguousarray(region), w, 1 - w)
 
 
 def pasted_contrast(square: np.ndarray, region: np.ndarray, visible: np.ndarray) -> float:
