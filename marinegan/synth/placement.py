@@ -43,10 +43,15 @@ def _bar(flags: np.ndarray, min_bar: int) -> int:
     return extent if extent >= min_bar else 0
 
 
+def _grey(image: np.ndarray) -> np.ndarray:
+    """Grey uint8 ``(H, W)`` of a channels-last uint8 image ``(H, W, C)`` (its first three channels); grey as is."""
+    return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+
+
 def _may_be_bar(line: np.ndarray, level: int, fill: float) -> bool:
-    """Whether a border row or column (uint8 ``(1, W, C)``, ``(H, 1, C)`` or grey) could be a bar row: False only
+    """Whether a border row or column (``(1, W, C)``, ``(H, 1, C)`` or grey) could be a bar line: False only
     when it has clearly (by a pixel's margin, clear of rounding) fewer than ``fill`` of its pixels dark."""
-    grey = cv2.cvtColor(np.ascontiguousarray(line[:, :, :3]), cv2.COLOR_RGB2GRAY) if line.ndim == 3 else line
+    grey = _grey(line)
     return np.count_nonzero(grey <= level) >= fill * grey.size - 1
 
 
@@ -63,8 +68,7 @@ def content_region(image: np.ndarray, level: int = BAR_LEVEL, fill: float = BAR_
     h, w = image.shape[:2]
     if not any(_may_be_bar(line, level, fill) for line in (image[:1], image[-1:], image[:, :1], image[:, -1:])):
         return 0, 0, w, h  # no border line is dark, so no bar starts anywhere: 370 of 400 train frames, 0.11 -> 0.07 ms
-    grey = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    _, dark = cv2.threshold(np.ascontiguousarray(grey), level, 1, cv2.THRESH_BINARY_INV)  # 1 where grey <= level
+    _, dark = cv2.threshold(np.ascontiguousarray(_grey(image)), level, 1, cv2.THRESH_BINARY_INV)  # 1: grey <= level
     rows = cv2.reduce(dark, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() >= fill  # OpenCV's means: a fraction
     cols = cv2.reduce(dark, 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() >= fill  # of NumPy's time
     if rows.all() or cols.all():
