@@ -7,6 +7,8 @@
         --out docs/images/grid_samples.png                         # IBURD's grid, larger objects
     python examples/ablation_samples.py --data ../shared/data/trash-icra19 --fresh --scale 0.2,0.7 \
         --out docs/images/fresh_samples.png                        # the fresh arms, at epoch 0
+    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --fresh --scale 0.2,0.7 \
+        --distractors bio,rov --out docs/images/distractor_samples.png  # with unlabelled bio/ROV cut-outs
 
 Rows: real frames (their labelled plastic in yellow), then the copy-paste arm's and the gan arm's
 composites (every box of a composite in magenta, the frame's own boxes included). Each composite's
@@ -42,8 +44,12 @@ def main() -> None:
     p.add_argument("--scale", default="0.15,0.45", help="MIN,MAX of the pasted side (CompositeOptions.scale)")
     p.add_argument("--grid", type=int, default=0, help="one object per cell of an N x N grid (CompositeOptions.grid)")
     p.add_argument("--fresh", action="store_true", help="the fresh arms (copy-paste-fresh, gan-fresh) at epoch 0")
+    p.add_argument("--distractors", help="with --fresh and --data: classes pasted without boxes, e.g. bio,rov "
+                   "(FreshArm's distractors)")
     p.add_argument("--out", type=Path, default=Path("ablation_samples.png"))
     args = p.parse_args()
+    if args.distractors and not (args.fresh and args.data):
+        p.error("--distractors needs --fresh and --data (the toy scenes have no other class)")
     lo, hi = (float(x) for x in args.scale.split(","))
     options = CompositeOptions(scale=(lo, hi), grid=args.grid)
 
@@ -57,9 +63,15 @@ def main() -> None:
     pool = Subset(real, order[:300]) if len(real) > 300 else real  # cut-outs of 300 frames: enough for a figure
     pool.classes = real.classes
     cutouts = object_crops(pool, 64, alpha="grabcut", label="plastic", progress=False)
+    distractors = None
+    if args.distractors:  # the frames read again with those classes (the rest ignored), cut out the same way
+        names = args.distractors.split(",")
+        view = open_dataset(args.data, "train", classes=names, on_error="skip",
+                            ignore=[n for n in ("plastic", *PLASTIC_ONLY["ignore"]) if n not in names])
+        distractors = object_crops(Subset(view, order[:300]), 64, alpha="grabcut", progress=False).images
     if args.fresh:
-        arms = {"copy-paste-fresh": FreshArm(cutouts, label="plastic", options=options),
-                "gan-fresh": FreshArm(args.generator, label="plastic", options=options)}
+        arms = {"copy-paste-fresh": FreshArm(cutouts, label="plastic", options=options, distractors=distractors),
+                "gan-fresh": FreshArm(args.generator, label="plastic", options=options, distractors=distractors)}
     else:
         arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic", options=options),
                 "gan": GanArm(args.generator, label="plastic", options=options)}
@@ -73,7 +85,8 @@ def main() -> None:
              for row in rows for t in row]
     save_grid(tiles, args.out, nrow=len(frames))
     names = list(arms)
-    print(f"rows: real, {names[0]} ({len(cutouts)} cut-outs), {names[1]} ({args.generator}); {options}; "
+    extra = f", {len(distractors)} {args.distractors} distractors (no boxes)" if distractors is not None else ""
+    print(f"rows: real, {names[0]} ({len(cutouts)} cut-outs), {names[1]} ({args.generator}){extra}; {options}; "
           f"wrote {args.out}")
 
 

@@ -7,11 +7,14 @@ import re
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from marinegan.errors import MarineganError
+
+if TYPE_CHECKING:
+    import torch
 
 app = typer.Typer(
     help="marinegan: synthetic marine-plastic images from GANs, mixed into real detection datasets.",
@@ -383,6 +386,28 @@ ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-
 APPEARANCE = ("blur", "haze", "noise")  # --match: CompositeOptions' <name>_match
 
 
+def _distractor_crops(names: list[str], label: str | None, real_train: str, split: str | None, on_error: str,
+                      train_ds, ignore: str | None, overlays: str) -> torch.Tensor:
+    """GrabCut cut-outs (uint8 ``(N, 4, 64, 64)``) of REAL_TRAIN's objects of the classes ``names``: classes of
+    ``train_ds``, or names it ignores (VOC), read again with those as its classes."""
+    import torch
+
+    from marinegan.data import object_crops
+
+    present, ignored = list(train_ds.classes[1:]), _names(ignore) or []
+    if label is not None and str(label) in names:
+        raise typer.BadParameter(f"--distractors: {label!r} is the pasted class (--label); name other classes")
+    unknown = sorted(set(names) - set(present) - set(ignored))
+    if unknown:
+        raise typer.BadParameter(f"--distractors: {', '.join(unknown)} is neither a class of {real_train} "
+                                 f"({', '.join(present)}) nor in --ignore")
+    ds = train_ds
+    if not set(names) <= set(present):  # ignored names: a view of REAL_TRAIN with them as its classes
+        others = sorted((set(present) | set(ignored)) - set(names))
+        ds = _open(real_train, split, on_error, ",".join(names), ",".join(others))
+    return torch.cat([object_crops(ds, 64, alpha="grabcut", label=n, overlays=overlays).images for n in names])
+
+
 @app.command()
 def ablate(
     real_train: Annotated[str, typer.Argument(metavar="REAL_TRAIN", help="real training set")],
@@ -450,6 +475,10 @@ def ablate(
     min_contrast: Annotated[float, typer.Option(help="leave out a pasted object that changes the frame by less "
                                                 "than this over its visible part (mean uint8 levels per channel)")
                             ] = 0.0,
+    distractors: Annotated[str | None, typer.Option(help="gan-fresh and copy-paste-fresh: also paste 1-2 cut-outs of "
+                                                    "these classes of REAL_TRAIN (or of --ignore, e.g. bio,rov) "
+                                                    "into each item, without boxes (Cut, Paste and Learn)")
+                           ] = None,
     keep_realistic: Annotated[float, typer.Option(help="gan-fresh: generate bank/KEEP objects per epoch and keep "
                                                   "the share KEEP most like REAL_TRAIN's cut-outs (realism filter); "
                                                   "1: no filter")
@@ -473,9 +502,9 @@ def ablate(
     fresh seeds): real, gan-fresh and copy-paste-fresh at ratio 0.5 and
     --scale 0.2,0.7, the gan-fresh objects filtered with --keep-realistic 0.75. Compositing that differs from
     CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
-    --update-occluded, --min-contrast), --keep-realistic below 1 and --overlays name the arms after them (e.g.
-    gan-fresh[scale=0.2-0.7,keep=0.75]), so attempts join the same folder and table; leave real out of --arms
-    to add arms to a folder whose real runs exist.
+    --update-occluded, --min-contrast), --keep-realistic below 1, --overlays and --distractors name the arms after
+    them (e.g. gan-fresh[scale=0.2-0.7,keep=0.75]), so attempts join the same folder and table; leave real out of
+    --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, check_ratios, option_tag
@@ -521,10 +550,17 @@ def ablate(
         raise typer.BadParameter(str(exc)) from None
     if not 0 < keep_realistic <= 1:
         raise typer.BadParameter(f"--keep-realistic must be a share in (0, 1], not {keep_realistic}")
+    distract_names = _names(distractors) or []
+    if distract_names and set(arm_list) & {"gan", "copy-paste", "copy-paste-own"}:
+        raise typer.BadParameter("--distractors is pasted by the fresh arms only: leave gan, copy-paste and "
+                                 "copy-paste-own out of --arms, or drop --distractors")
+    distract = {"distract": "+".join(distract_names)} if distract_names else {}
     tag = option_tag(options)
-    cut_tag = option_tag(options, {"overlays": overlays} if overlays != "skip" else None)
+    cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract} or None)
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
+    distractor_crops = _distractor_crops(distract_names, label, real_train, train_split, on_error, train_ds, ignore,
+                                         overlays) if distract_names else None
     check_ratios(ratio_list, bool(set(arm_list) - {REAL}))  # before the cut-outs are made
     sources: dict = {}
     cutouts = None
@@ -536,16 +572,19 @@ def ablate(
             sources[f"copy-paste{cut_tag}"] = CopyPasteArm(cutouts, label=label, options=options,
                                                            source=f"grabcut cut-outs of {real_train}")
         if "copy-paste-fresh" in arm_list:
-            sources[f"copy-paste-fresh{cut_tag}"] = FreshArm(cutouts, label=label, options=options)
+            sources[f"copy-paste-fresh{cut_tag}"] = FreshArm(cutouts, label=label, options=options,
+                                                             distractors=distractor_crops)
     if "copy-paste-own" in arm_list:
         sources[f"copy-paste-own{cut_tag}"] = CopyPasteArm(None, label=label, options=options, overlays=overlays)
     if "gan-fresh" in arm_list:
         from marinegan.hub import load_generator
 
-        fresh_tag = option_tag(options, {"keep": keep_realistic} if keep_realistic < 1 else None)
+        fresh_tag = option_tag(options, {**distract, **({"keep": keep_realistic} if keep_realistic < 1 else {})}
+                               or None)
         sources[f"gan-fresh{fresh_tag}"] = FreshArm(load_generator(model, device="cpu", revision=revision),
                                                     label=label, options=options, name=model, keep=keep_realistic,
-                                                    judge=cutouts if keep_realistic < 1 else None, device=device)
+                                                    judge=cutouts if keep_realistic < 1 else None, device=device,
+                                                    distractors=distractor_crops)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,

@@ -26,6 +26,7 @@ import copy
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset, get_worker_info
 from torchvision import tv_tensors
@@ -38,7 +39,7 @@ from marinegan.synth.placement import BoxSizes
 from marinegan.synth.realism import realism_scores
 from marinegan.synth.seeding import index_generator, index_seed
 
-_BANK, _PASTE = 11, 12  # random streams, apart from the synthetic sets' own
+_BANK, _PASTE, _DISTRACT = 11, 12, 13  # random streams, apart from the synthetic sets' own
 PASTE_OPTIONS = CompositeOptions(scale=(0.2, 0.7))
 """PasteObjects' default compositing: objects of 0.2-0.7 of the frame's short side, the scale of the best recipe in
 docs/results.md (materialised composites showed no gain at either scale, so ``CompositeOptions`` and
@@ -152,16 +153,23 @@ class PasteObjects(torch.nn.Module):
             (``scale=(0.2, 0.7)``); ``scale="data"`` needs ``sizes``.
         sizes: :class:`~marinegan.synth.placement.BoxSizes` of the real boxes (``BoxSizes.from_dataset``).
         seed: with the epoch (:meth:`set_epoch`) and ``target["image_id"]``, fixes every draw.
+        distractors: objects that are not of class ``label`` (a :class:`SpriteBank`, or what it accepts: e.g.
+            ``object_crops(real, 64, alpha="grabcut", label="bio")``), pasted *without* boxes, as Cut, Paste and
+            Learn (Dwibedi et al. 2017) does: a pasted look alone then does not mean ``label`` to a detector.
+        max_distractors: with ``distractors``, each pasted sample gets 1 to this many of them, placed first (off
+            the real boxes, as objects are) from a random stream of their own, so the objects' placements are
+            the ones they get without distractors and an object may be pasted over a distractor.
 
     Inputs: ``image`` uint8 ``(3, H, W)`` (put this before ``ToDtype``) and a target with ``boxes``
     (XYXY), ``labels`` and ``image_id``; ``ignored_boxes`` are kept clear of. Returns the image with the
     objects pasted and the target with their boxes and labels appended (per-box keys such as
-    ``difficult`` get 0 for them) and ``pasted`` (how many). Nothing is written into the input.
+    ``difficult`` get 0 for them), ``pasted`` (how many) and, with ``distractors``, ``distractors`` (how many were
+    placed). Nothing is written into the input.
     """
 
     def __init__(self, bank: SpriteBank | object, label: int, *, p: float = 0.5, min_objects: int = 1,
                  max_objects: int = 3, options: CompositeOptions | None = None, sizes: BoxSizes | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, distractors: SpriteBank | object | None = None, max_distractors: int = 2) -> None:
         super().__init__()
         if not 0 <= p <= 1:
             raise ConfigError(f"p={p} must be a probability in [0, 1]")
@@ -172,7 +180,12 @@ class PasteObjects(torch.nn.Module):
         self.options = options or PASTE_OPTIONS
         if self.options.scale == "data" and sizes is None:
             raise ConfigError("options.scale='data' needs sizes=BoxSizes.from_dataset(real, label)")
+        if isinstance(max_distractors, bool) or not isinstance(max_distractors, int) or max_distractors < 1:
+            raise ConfigError(f"max_distractors={max_distractors!r} must be a whole number of 1 or more")
         self.bank = bank if isinstance(bank, SpriteBank) else SpriteBank(bank, seed=seed)
+        self.distractors = distractors if distractors is None or isinstance(distractors, SpriteBank) else \
+            SpriteBank(distractors, seed=seed)
+        self.max_distractors = max_distractors
         self.label, self.p, self.min_objects, self.max_objects = label, p, min_objects, max_objects
         self.sizes, self.seed, self.epoch = sizes, seed, 0
 
@@ -182,6 +195,8 @@ class PasteObjects(torch.nn.Module):
         old epoch). A generator's bank for the epoch is made here, once, for every worker."""
         self.epoch = int(epoch)
         self.bank.sprites(self.epoch)
+        if self.distractors is not None:
+            self.distractors.sprites(self.epoch)
 
     def forward(self, image: torch.Tensor, target: dict) -> tuple[torch.Tensor, dict]:
         if torch.as_tensor(image).dtype != torch.uint8 or image.dim() != 3:
@@ -196,15 +211,30 @@ class PasteObjects(torch.nn.Module):
         sprites = bank[torch.randint(len(bank), (n,), generator=rng)]
         old = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
         out = channels_last(torch.as_tensor(image).as_subclass(torch.Tensor))
+        extra = {}
+        if self.distractors is not None:
+            extra["distractors"] = self._distract(out, old, target)
         boxes, _, _ = paste_objects(out, sprites, rng, self.options, occupied=old,
                                     ignored=target.get("ignored_boxes"), sizes=self.sizes)
         pasted = torch.from_numpy(out).permute(2, 0, 1)
         return (tv_tensors.Image(pasted) if isinstance(image, tv_tensors.Image) else pasted,
-                _extended(target, old, boxes, self.label, tuple(pasted.shape[-2:])))
+                {**_extended(target, old, boxes, self.label, tuple(pasted.shape[-2:])), **extra})
+
+    def _distract(self, out: np.ndarray, old: torch.Tensor, target: dict) -> int:
+        """Paste 1 to ``max_distractors`` distractors into ``out`` (channels-last, in place), boxes dropped; how many
+        were placed. Their draws come from their own stream, so the objects' draws stay as without them."""
+        rng = index_generator(index_seed(self.seed, self.epoch, _DISTRACT), int(target["image_id"]), _DISTRACT)
+        bank = self.distractors.sprites(self.epoch)
+        m = int(torch.randint(1, self.max_distractors + 1, (1,), generator=rng))
+        sprites = bank[torch.randint(len(bank), (m,), generator=rng)]
+        placed, _, _ = paste_objects(out, sprites, rng, self.options, occupied=old,
+                                     ignored=target.get("ignored_boxes"), sizes=self.sizes)
+        return len(placed)
 
     def __repr__(self) -> str:
+        distract = "" if self.distractors is None else f", distractors=1-{self.max_distractors} of {self.distractors!r}"
         return (f"PasteObjects({self.bank!r}, label={self.label}, p={self.p}, objects={self.min_objects}-"
-                f"{self.max_objects}, seed={self.seed}, epoch={self.epoch})")
+                f"{self.max_objects}{distract}, seed={self.seed}, epoch={self.epoch})")
 
 
 def _extended(target: dict, old: torch.Tensor, new: torch.Tensor, label: int, size: tuple[int, int]) -> dict:

@@ -83,3 +83,24 @@ def test_two_jobs_give_the_runs_one_job_gives(tmp_path):
         assert key(a) == key(b) and a["map"] == b["map"] and a["map_50"] == b["map_50"]
     with pytest.raises(ConfigError, match="picklable"):
         ablate(train, val, {"x": lambda bg, *_: bg}, out_dir=tmp_path / "three", jobs=2, **common)
+
+
+def test_ablate_pastes_distractors_of_another_class_in_the_fresh_arms(tmp_path):
+    train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0)  # bottles and bags
+    val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1)
+    out = tmp_path / "abl"
+    common = [sys.executable, "-m", "marinegan", "ablate", str(train), str(val), "default", "--label", "bottle",
+              "--sizes", "6", "--seeds", "0", "--steps", "2", "--image-size", "64", "--val-size", "3",
+              "--out", str(out), "--device", "cpu"]
+    proc = subprocess.run([*common, "--arms", "real,gan-fresh,copy-paste-fresh", "--distractors", "bag"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recipe = json.loads((out / "ablation.json").read_text())["arms"]
+    for arm in ("gan-fresh[scale=0.2-0.7,distract=bag,keep=0.75]", "copy-paste-fresh[scale=0.2-0.7,distract=bag]"):
+        assert f"| {arm} | 6 | 0.5 | 6 | 1 |" in proc.stdout
+        assert "with 1-2 of " in recipe[arm] and " distractors " in recipe[arm]
+    for args, message in ((["--distractors", "bottle"], "is the pasted class"),
+                          (["--distractors", "fish"], "neither a class"),
+                          (["--arms", "real,gan", "--distractors", "bag"], "fresh arms only")):
+        proc = subprocess.run([*common, *args], capture_output=True, text=True, timeout=300)
+        assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]

@@ -140,3 +140,22 @@ def test_train_detector_gives_every_epoch_new_objects(generator, frames):
     assert t.epoch == 2
     assert any(not torch.equal(a, fresh[i][0]) for i, a in enumerate(first))
     assert all(fresh[i][1]["synthetic"] for i in range(3))
+
+
+def test_distractors_are_pasted_without_boxes_and_leave_the_objects_where_they_were(generator, frames):
+    """Cut, Paste and Learn's distractors: other objects in the frame, no box for them, the objects' draws kept."""
+    torch.manual_seed(1)
+    others = torch.zeros(5, 4, 32, 32, dtype=torch.uint8)
+    others[:, :3] = torch.randint(0, 256, (5, 3, 1, 1), dtype=torch.uint8)  # flat colours, opaque in the middle
+    others[:, 3, 6:26, 6:26] = 255
+    image, target = frames[5]
+    plain_image, plain = paste(generator)(image, target)
+    t = paste(generator, distractors=others, max_distractors=3)
+    out, new = t(image, target)
+    assert 1 <= new["distractors"] <= 3 and "distractors" not in plain
+    assert torch.equal(new["boxes"], plain["boxes"]) and torch.equal(new["labels"], plain["labels"])
+    assert not torch.equal(out, plain_image)  # the distractors show where no object covers them
+    assert torch.equal(t(image, target)[0], out)  # seeded by (seed, epoch, image_id): the same again
+    assert "distractors=1-3 of SpriteBank(5 cut-outs)" in repr(t)
+    with pytest.raises(ConfigError, match="max_distractors"):
+        paste(generator, distractors=others, max_distractors=0)

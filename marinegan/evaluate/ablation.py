@@ -153,7 +153,9 @@ class FreshArm:
     ``source`` is a generator (``"default"``, a folder, a Hub id: a bank of ``bank_size`` new objects per
     epoch) or cut-outs (one fixed bank; new draws and placements per epoch). Each synthetic item is a
     :class:`~marinegan.transforms.PastedDataset` item, composited live when read: the set holds as many
-    items as a materialised arm, but a detector never sees the same composite twice.
+    items as a materialised arm, but a detector never sees the same composite twice. ``distractors``
+    (cut-outs of other classes, e.g. ``object_crops(real, 64, alpha="grabcut", label="bio")``) adds 1 to
+    ``max_distractors`` of them to each item, without boxes.
     """
 
     source: object = "default"
@@ -164,12 +166,17 @@ class FreshArm:
     keep: float | None = None  # the realism filter (generators): the share kept, judged by `judge` (SpriteBank's)
     judge: object = None
     device: str | torch.device = "auto"  # where the main process generates each epoch's bank
+    distractors: object = None  # cut-outs of other classes, pasted without boxes (PasteObjects' distractors)
+    max_distractors: int = 2
 
     def __post_init__(self) -> None:
         from marinegan.transforms import SpriteBank
 
         self.bank = SpriteBank(self.source, size=self.bank_size, keep=self.keep, judge=self.judge,
                                device=self.device)
+        self.distractor_bank = None if self.distractors is None else SpriteBank(self.distractors)
+        if self.distractor_bank is not None and self.distractor_bank.fixed is None:
+            raise ConfigError("FreshArm's distractors must be cut-outs (object_crops(...)), not a generator")
         self.keep = self.bank.keep  # the default resolved: 0.75 with a judge, else 1
         if not self.name:
             self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
@@ -185,7 +192,8 @@ class FreshArm:
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
         bank = self.bank if self.bank.fixed is not None else \
             SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge, device=self.device)
-        paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed)
+        paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed,
+                             distractors=self.distractor_bank, max_distractors=self.max_distractors)
         return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
 
     def describe(self) -> str:
@@ -193,6 +201,9 @@ class FreshArm:
             f"{self.name} weights {source_fingerprint(self.bank.generator)}"
         if self.keep < 1:
             what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {source_fingerprint(self.judge)}"
+        if self.distractor_bank is not None:
+            fixed = self.distractor_bank.fixed
+            what += f" with 1-{self.max_distractors} of {len(fixed)} distractors {fingerprint(fixed)}"
         return f"fresh:{what} bank {self.bank_size}:{self.options or PASTE_OPTIONS}"
 
 
