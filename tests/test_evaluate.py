@@ -22,6 +22,7 @@ from marinegan import (
     quality_metrics,
 )
 from marinegan.evaluate import evaluate_detector, inception_extractor, precision_recall
+from marinegan.evaluate.detection import false_boxes
 from marinegan.toydata import make_toy_yolo
 
 
@@ -60,6 +61,25 @@ def test_perfect_predictions_score_map_one(toy):
     shifted = [{**a, "boxes": a["boxes"] + 6} for a in answers]
     worse = evaluate_detector(Oracle(shifted), val, val.classes, batch_size=4, device="cpu", progress=False)
     assert worse["map"] < 0.9
+    assert scores["false_boxes"]["on_ignored"] == 0 and scores["false_boxes"]["elsewhere"] == 0
+
+
+def test_false_boxes_are_counted_on_ignored_regions_and_elsewhere():
+    """A confident box on an overlay (an ignored box) and one on bare sea floor are errors of two kinds; a box on
+    a labelled object, one of another class on it, and one under the score threshold are counted as they are."""
+    target = {"boxes": torch.tensor([[10.0, 10, 50, 50]]), "labels": torch.tensor([1]),
+              "ignored_boxes": torch.tensor([[100.0, 0, 200, 20]])}
+    pred = {"boxes": torch.tensor([[12.0, 11, 50, 52],     # the labelled object
+                                   [110, 2, 150, 18],      # inside the overlay
+                                   [140, 5, 260, 60],      # overlapping it, mostly outside: elsewhere
+                                   [300, 300, 340, 340],   # sea floor
+                                   [10, 10, 50, 50],       # on the object, another class
+                                   [300, 100, 330, 130]]),  # sea floor, under the threshold
+            "scores": torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5, 0.2]), "labels": torch.tensor([1, 1, 1, 1, 2, 1])}
+    assert false_boxes(pred, target) == (1, 3)
+    assert false_boxes(pred, target, min_score=0.65) == (1, 1)
+    assert false_boxes(pred, {**target, "ignored_boxes": torch.zeros(0, 4)}) == (0, 4)
+    assert false_boxes({k: v[:0] for k, v in pred.items()}, target) == (0, 0)
 
 
 def test_scoring_leaves_the_global_random_stream_alone(toy):

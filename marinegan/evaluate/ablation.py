@@ -651,11 +651,13 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["arm", "size", "ratio", "seed", "real", "synthetic", "steps", "map50", "map50_95", "map75",
-                    *[f"map50_95_{c}" for c in classes], "seconds"])
+                    *[f"map50_95_{c}" for c in classes], "false_on_ignored", "false_elsewhere", "seconds"])
         for r in sorted(runs, key=lambda r: (r["size"], r["arm"] != REAL, r["arm"], r["ratio"], r["seed"])):
             w.writerow([r["arm"], r["size"], r["ratio"], r["seed"], r["real"], r["synthetic"], r.get("steps") or "",
                         f"{r['map_50']:.4f}", f"{r['map']:.4f}", f"{r.get('map_75', math.nan):.4f}",
-                        *[f"{r.get('per_class', {}).get(c, math.nan):.4f}" for c in classes], r["seconds"]])
+                        *[f"{r.get('per_class', {}).get(c, math.nan):.4f}" for c in classes],
+                        *[f"{r.get('false_boxes', {}).get(k, math.nan):.3f}" for k in ("on_ignored", "elsewhere")],
+                        r["seconds"]])
     what = settings.detector if settings.trainer == "torchvision" else f"ultralytics {settings.ultralytics_model}"
     budget = f"{settings.steps} steps" if settings.steps else f"{settings.epochs} epoch(s)"
     schedule = ""

@@ -198,6 +198,40 @@ def train_detector(
     return model.eval()
 
 
+FALSE_BOX_SCORE = 0.3
+"""The score from which :func:`false_boxes` counts a prediction (``draw_predictions`` draws from the same)."""
+
+
+def false_boxes(pred: dict, target: dict, min_score: float = FALSE_BOX_SCORE) -> tuple[int, int]:
+    """``(on_ignored, elsewhere)``: how many of ``pred``'s boxes scoring at least ``min_score`` match no labelled
+    box of their class (IoU < 0.5), split by where they fall.
+
+    ``on_ignored``: at least half of the box's area lies inside one of ``target["ignored_boxes"]`` (with
+    ``ignore=["timestamp", "bio", "rov"]``: a burned-in overlay, an animal, the ROV's own parts); ``elsewhere``:
+    the rest (sea floor, rocks, a box around several objects, one far off its object). ``pred`` holds
+    ``boxes`` (K, 4) XYXY, ``scores`` (K,) and ``labels`` (K,); ``target`` ``boxes`` (M, 4) and ``labels`` (M,).
+    """
+    keep = pred["scores"] >= min_score
+    boxes, labels = pred["boxes"][keep].float(), pred["labels"][keep]
+    if not len(boxes):
+        return 0, 0
+    real = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
+    real_labels = torch.as_tensor(target["labels"]).reshape(-1)
+    false = torch.ones(len(boxes), dtype=torch.bool)
+    if len(real):
+        same = labels[:, None] == real_labels[None, :]
+        false = ~((torchvision.ops.box_iou(boxes, real) >= 0.5) & same).any(1)
+    ignored = torch.as_tensor(target.get("ignored_boxes", torch.zeros(0, 4))).float().reshape(-1, 4)
+    on = torch.zeros(len(boxes), dtype=torch.bool)
+    if len(ignored):
+        lt = torch.maximum(boxes[:, None, :2], ignored[None, :, :2])
+        rb = torch.minimum(boxes[:, None, 2:], ignored[None, :, 2:])
+        inter = (rb - lt).clamp(min=0).prod(-1)
+        area = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(-1).clamp(min=1e-6)
+        on = (inter / area[:, None] >= 0.5).any(1)
+    return int((false & on).sum()), int((false & ~on).sum())
+
+
 @torch.no_grad()
 def evaluate_detector(
     model: nn.Module,
@@ -210,7 +244,9 @@ def evaluate_detector(
 ) -> dict:
     """mAP of ``model`` on ``dataset`` with ``torchmetrics.detection.MeanAveragePrecision`` (COCO protocol).
 
-    Returns ``map``, ``map_50``, ``map_75`` and ``per_class`` (class name to mAP; -1 where a class is absent).
+    Returns ``map``, ``map_50``, ``map_75``, ``per_class`` (class name to mAP; -1 where a class is absent) and
+    ``false_boxes``: the mean per frame of confident boxes that match no labelled box (:func:`false_boxes`),
+    ``on_ignored`` and ``elsewhere``, with their ``min_score``.
     """
     from torchmetrics.detection import MeanAveragePrecision
 
@@ -221,10 +257,15 @@ def evaluate_detector(
     # drop-connect draws of a training run scored mid-way (a validation curve would change the run it measures)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=detection_collate,
                         generator=torch.Generator())
+    false, frames = [0, 0], 0
     for images, targets in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
-        preds = model([im.to(dev) for im in images])
+        preds = [{k: p[k].detach().cpu() for k in ("boxes", "scores", "labels")}
+                 for p in model([im.to(dev) for im in images])]
+        for p, t in zip(preds, targets, strict=True):
+            false = [a + b for a, b in zip(false, false_boxes(p, t), strict=True)]
+        frames += len(preds)
         metric.update(
-            [{k: p[k].detach().cpu() for k in ("boxes", "scores", "labels")} for p in preds],
+            preds,
             [{"boxes": torch.as_tensor(t["boxes"]).float().cpu(), "labels": torch.as_tensor(t["labels"]).cpu()}
              for t in targets],
         )
@@ -235,7 +276,9 @@ def evaluate_detector(
     for cid, value in zip(ids, values, strict=True):
         per_class[classes[int(cid)] if 0 <= int(cid) < len(classes) else str(cid)] = float(value)
     return {"map": float(result["map"]), "map_50": float(result["map_50"]), "map_75": float(result["map_75"]),
-            "per_class": per_class}
+            "per_class": per_class, "false_boxes": {"on_ignored": false[0] / max(frames, 1),
+                                                    "elsewhere": false[1] / max(frames, 1),
+                                                    "min_score": FALSE_BOX_SCORE}}
 
 
 @torch.no_grad()
@@ -245,7 +288,7 @@ def draw_predictions(
     indices: list[int],
     path: str | Path,
     *,
-    min_score: float = 0.3,
+    min_score: float = FALSE_BOX_SCORE,
     height: int = 180,
     device: str | torch.device = "auto",
 ) -> Path:
