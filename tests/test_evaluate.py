@@ -126,7 +126,14 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
     with open(out / "runs.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6 and {"arm", "size", "ratio", "seed", "map50", "map50_95", "seconds"} <= set(rows[0])
+    for row in rows:  # confident boxes on no labelled object, per validation frame, as the run's JSON has them
+        false = runs[(row["arm"], int(row["seed"]))]["false_boxes"]
+        assert float(row["false_elsewhere"]) == pytest.approx(false["elsewhere"], abs=1e-3)
+        assert false["min_score"] == 0.3
     md = (out / "results.md").read_text()
+    gan_false = [runs[("gan", s)]["false_boxes"] for s in (0, 1)]
+    mean = [sum(f[k] for f in gan_false) / 2 for k in ("on_ignored", "elsewhere")]
+    assert f"| {mean[0]:.2f} + {mean[1]:.2f} |" in next(line for line in md.splitlines() if line.startswith("| gan |"))
     assert "| real | 8 | 0 | 0 | 2 |" in md and "| gan | 8 | 0.5 | 8 | 2 |" in md and "baseline" in md
     gan = next(s for s in result.summary if s["arm"] == "gan")
     deltas = [runs[("gan", s)]["map_50"] - runs[("real", s)]["map_50"] for s in (0, 1)]
