@@ -158,7 +158,8 @@ class PasteObjects(torch.nn.Module):
             Learn (Dwibedi et al. 2017) does: a pasted look alone then does not mean ``label`` to a detector.
         max_distractors: with ``distractors``, each pasted sample gets 1 to this many of them, placed first (off
             the real boxes, as objects are) from a random stream of their own, so the objects' placements are
-            the ones they get without distractors and an object may be pasted over a distractor.
+            the ones they get without distractors (unless ``options.min_contrast`` drops an object over a
+            distractor) and an object may be pasted over a distractor.
 
     Inputs: ``image`` uint8 ``(3, H, W)`` (put this before ``ToDtype``) and a target with ``boxes``
     (XYXY), ``labels`` and ``image_id``; ``ignored_boxes`` are kept clear of. Returns the image with the
