@@ -438,6 +438,9 @@ def ablate(
     box_bias: Annotated[float | None, typer.Option(help="FCOS detectors: initial bias of the box-regression layer; 1 "
                                                    "starts boxes at twice the anchor size [default: torchvision's 0]")
                         ] = None,
+    real_tail: Annotated[float, typer.Option(min=0.0, max=0.99, help="synthetic arms: train the last share of the "
+                                             "steps on the run's real frames alone, e.g. 0.2 (a real-only "
+                                             "fine-tune; same steps) [default: 0, the mix throughout]")] = 0.0,
     image_size: Annotated[int | None, typer.Option(help="the detector's shorter image side [default: its own]")
                           ] = None,
     curve_every: Annotated[int, typer.Option(help="evaluate every run every N steps (validation curve)")
@@ -591,7 +594,7 @@ def ablate(
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,
                           val_size=val_size, budget=budget, warmup=warmup, clip_grad=clip_grad,
-                          box_bias=box_bias, jobs=jobs,
+                          box_bias=box_bias, real_tail=real_tail, jobs=jobs,
                           baseline=REAL in arm_list, out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")

@@ -254,6 +254,38 @@ def test_training_runs_exactly_the_steps_asked_whatever_the_set_size(toy):
     assert seen == [[1, 2, 3, 4, 5]] * 2
 
 
+class Reads(torch.utils.data.Dataset):
+    """``dataset``, noting ``tag`` in the shared list ``log`` each time one of its items is read."""
+
+    def __init__(self, dataset, tag: str, log: list) -> None:
+        self.dataset, self.tag, self.log = dataset, tag, log
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        self.log.append(self.tag)
+        return self.dataset[i]
+
+
+def test_the_tail_steps_train_on_the_tail_set_alone(toy):
+    """tail_steps=2 of 5: three batches of the mix (one pass over its 6 items), then the 3 tail items
+    (batches of 2 and 1), nothing else; tail steps that leave no step to the mix are refused in one line."""
+    from marinegan.evaluate import build_detector, train_detector
+
+    train, _, _ = toy
+    reads: list[str] = []
+    mix = Reads(torch.utils.data.Subset(train, range(6)), "mix", reads)
+    real = Reads(torch.utils.data.Subset(train, range(6, 9)), "real", reads)
+    model = build_detector("fcos_efficientnet_lite0", 3, pretrained_backbone=True, min_size=64)
+    train_detector(model, mix, steps=5, batch_size=2, tail=real, tail_steps=2, device="cpu", progress=False)
+    assert reads == ["mix"] * 6 + ["real"] * 3
+    with pytest.raises(ConfigError, match="tail_steps=5 must be .* fewer than the run's 5 steps"):
+        train_detector(model, mix, steps=5, tail=real, tail_steps=5, device="cpu", progress=False)
+    with pytest.raises(ConfigError, match="tail_steps=1 needs tail="):
+        train_detector(model, mix, steps=5, tail_steps=1, device="cpu", progress=False)
+
+
 def test_clip_grad_bounds_each_training_step(toy):
     """clip_grad caps the gradient norm each step: with a tiny cap the weights barely move (weight decay only);
     without it the same steps move them; a cap that is not positive is refused in one line."""
@@ -340,6 +372,11 @@ def test_ablation_errors(toy, tmp_path):
         ablate(train, val, syn, ratios=[0.5], seeds=[0], detector="yolo9000", out_dir=tmp_path / "a", progress=False)
     with pytest.raises(ConfigError, match="ratio=2.0"):
         ablate(train, val, syn, ratios=[2.0], seeds=[0], out_dir=tmp_path / "b", progress=False, device="cpu")
+    with pytest.raises(ConfigError, match="real_tail=1.0 must be a share of the steps"):
+        ablate(train, val, syn, ratios=[0.5], seeds=[0], real_tail=1.0, out_dir=tmp_path / "d", progress=False)
+    with pytest.raises(ConfigError, match="real_tail= need trainer='torchvision'"):
+        ablate(train, val, syn, ratios=[0.5], seeds=[0], trainer="ultralytics", real_tail=0.2,
+               out_dir=tmp_path / "e", progress=False)
 
 
 class TinyFeatures(nn.Module):

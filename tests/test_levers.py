@@ -1,5 +1,5 @@
 """Issue 17's levers at toy size: overlays masked out of cut-outs, the own-frames copy-paste arm, box sizes
-from the data and synthetic samples on top of the real epochs, through `marinegan ablate`."""
+from the data, synthetic samples on top of the real epochs and a real-only tail, through `marinegan ablate`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
                            "real,copy-paste-own,gan,gan-fresh", "--sizes", "6", "--ratios", "0.5", "--seeds", "0",
                            "--steps", "2", "--scale", "data", "--overlays", "mask", "--budget", budget,
                            "--match", "blur,haze,noise", "--grid", "2", "--keep-realistic", "0.5",
-                           "--update-occluded", "--min-contrast", "5",
+                           "--update-occluded", "--min-contrast", "5", "--real-tail", "0.5",
                            "--image-size", "64", "--val-size", "3", "--out", str(out), "--device", "cpu"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -51,8 +51,10 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     assert runs[f"gan[scale=data,{looks}]"]["steps"] == synthetic_steps
     fresh = runs[f"gan-fresh[scale=data,{looks},keep=0.5]"]
     assert fresh["steps"] == synthetic_steps and fresh["synthetic"] == 6
+    assert fresh["real_tail_steps"] == synthetic_steps // 2 and "real_tail_steps" not in runs["real"]
     recipe = json.loads((out / "ablation.json").read_text())
-    assert recipe["budget"] == budget
+    assert recipe["budget"] == budget and recipe["real_tail"] == 0.5
+    assert "last 0.5 of the steps on the real frames alone" in (out / "results.md").read_text()
     assert "own frames" in recipe["arms"][f"copy-paste-own[scale=data,{looks},overlays=mask]"]
     assert "the most realistic 0.5 by CropDataset" in recipe["arms"][f"gan-fresh[scale=data,{looks},keep=0.5]"]
 

@@ -228,6 +228,7 @@ class AblationSettings:
     warmup: int = 50
     clip_grad: float | None = None
     box_bias: float | None = None
+    real_tail: float = 0.0
 
 
 @dataclass
@@ -322,6 +323,7 @@ def ablate(
     warmup: int = 50,
     clip_grad: float | None = None,
     box_bias: float | None = None,
+    real_tail: float = 0.0,
     jobs: int = 1,
     threads: int | None = None,
     baseline: bool = True,
@@ -357,6 +359,9 @@ def ablate(
         warmup, clip_grad: the learning-rate warm-up steps and the gradient-norm clip of every run (see
             :func:`~marinegan.evaluate.train_detector`); part of the recipe, like ``lr``.
         box_bias: FCOS detectors' initial box-regression bias (see :func:`build_detector`); None: torchvision's.
+        real_tail: the synthetic arms train the last ``real_tail`` of their steps on the run's real frames
+            alone (a real-only fine-tune at the cosine's low learning rates, same steps in all); 0: the mix
+            throughout. The real arm is unchanged.
         jobs: runs trained at once, each in its own process (the arms must be picklable: GanArm,
             CopyPasteArm, FreshArm, not lambdas). A finished run is saved as soon as it ends.
         threads: torch threads per run; None: ``cpu_count // jobs`` with several jobs, torch's default with
@@ -379,13 +384,15 @@ def ablate(
     val_size = None if len(real_val) == n_val else val_size  # a size covering every frame is the whole set
     settings = AblationSettings(detector, trainer, epochs, steps, batch_size, lr, image_size, pretrained_backbone,
                                 hflip, curve_every, ultralytics_model, imgsz, val_size, budget, warmup, clip_grad,
-                                box_bias)
+                                box_bias, real_tail)
     if trainer == "ultralytics" and (steps is not None or curve_every):
         raise ConfigError("steps= and curve_every= need trainer='torchvision' (ultralytics trains whole epochs)")
     if trainer == "ultralytics" and (clip_grad is not None or warmup != AblationSettings.warmup
-                                     or box_bias is not None):
-        raise ConfigError("warmup=, clip_grad= and box_bias= need trainer='torchvision' (ultralytics trains its own "
-                          "model with its own schedule)")
+                                     or box_bias is not None or real_tail):
+        raise ConfigError("warmup=, clip_grad=, box_bias= and real_tail= need trainer='torchvision' (ultralytics "
+                          "trains its own model with its own schedule)")
+    if isinstance(real_tail, bool) or not 0 <= real_tail < 1:
+        raise ConfigError(f"real_tail={real_tail!r} must be a share of the steps in [0, 1), e.g. 0.2 (--real-tail)")
     if steps is not None and steps < 1:
         raise ConfigError(f"steps={steps} must be a positive number of optimisation steps")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -536,14 +543,18 @@ def _run(real_train: Dataset, real_val: Dataset, classes: list[str], source: Dat
         s = evaluate_detector(m, real_val, classes, batch_size=settings.batch_size, device=device, progress=False)
         curve.append({"step": step, "map_50": s["map_50"], "map": s["map"]})
 
+    tail_steps = round(total * settings.real_tail) if synthetic is not None else 0
     losses: list[float] = []
     train_detector(model, mix, epochs=settings.epochs, steps=steps, batch_size=settings.batch_size,
                    lr=settings.lr, warmup=settings.warmup, clip_grad=settings.clip_grad, hflip=settings.hflip,
                    seed=seed, device=device, progress=progress,
-                   on_step=score if settings.curve_every else None, every=settings.curve_every, loss_log=losses)
+                   on_step=score if settings.curve_every else None, every=settings.curve_every, loss_log=losses,
+                   tail=real if tail_steps else None, tail_steps=tail_steps)
     scores = evaluate_detector(model, real_val, classes, batch_size=settings.batch_size, device=device,
                                progress=progress)
     record["steps"] = steps
+    if tail_steps:
+        record["real_tail_steps"] = tail_steps
     record["loss"] = loss_windows(losses)
     frames = preview_indices(real_val)  # what this run's detector does on validation frames, beside its JSON
     if frames:
@@ -676,6 +687,9 @@ def write_reports(out: Path, runs: list[dict], summary: list[dict], settings: Ab
             schedule += f", gradient norm clipped to {settings.clip_grad:g}"
         if settings.box_bias is not None:
             schedule += f", box-regression bias starting at {settings.box_bias:g}"
+        if settings.real_tail:
+            schedule += (f"; the synthetic arms train their last {settings.real_tail:g} of the steps on the real "
+                         "frames alone")
     if settings.steps and settings.budget == "real-epochs":
         budget += " for the real arm, and as many more for a mix as it has synthetic samples on top (each real " \
                   "frame seen as often)"

@@ -130,6 +130,8 @@ def train_detector(
     on_step: Callable[[int, nn.Module], None] | None = None,
     every: int = 0,
     loss_log: list[float] | None = None,
+    tail: Dataset | None = None,
+    tail_steps: int = 0,
 ) -> nn.Module:
     """SGD (momentum 0.9, weight decay 1e-4; warm-up then cosine) training of a detector; returns it in eval mode.
 
@@ -144,6 +146,9 @@ def train_detector(
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
         loss_log: when given, each step's total loss is appended to it (a training loss curve).
+        tail, tail_steps: train the last ``tail_steps`` of the steps on ``tail`` instead of ``dataset``, with
+            the same optimiser and learning-rate schedule going on (e.g. the real frames alone after a
+            synthetic mix: a fine-tune at the cosine's low learning rates). 0: ``dataset`` throughout.
 
     Each pass over ``dataset`` starts with :func:`marinegan.transforms.set_epoch`, so
     :class:`~marinegan.transforms.PasteObjects` inside it pastes new objects every epoch.
@@ -155,47 +160,63 @@ def train_detector(
     model.to(dev).train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(seed)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=detection_collate,
-                        num_workers=num_workers, generator=gen)
     total = training_steps(len(dataset), batch_size, epochs, steps)
+    _check_tail(tail, tail_steps, total)
     warmup = min(warmup, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
     flips = torch.Generator().manual_seed(seed + 1)
+    batches = _batches(dataset, batch_size, num_workers, seed)
     bar = tqdm(total=total, desc="detector steps", disable=not progress, leave=False)
-    step = epoch = 0
-    while step < total:
-        set_epoch(dataset, epoch)  # fresh objects for PasteObjects transforms, before the workers copy them
-        epoch += 1
-        for images, targets in loader:
-            if hflip:
-                images, targets = hflip_batch(images, targets, flips)
-            images = [im.to(dev) for im in images]
-            targets = [{"boxes": torch.as_tensor(t["boxes"]).to(dev), "labels": t["labels"].to(dev)}
-                       for t in targets]
-            losses = model(images, targets)
-            loss = sum(losses.values())
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"detector loss became {loss.item()} at step {step}; lower lr (now {lr})")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip_grad is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip_grad)
-            opt.step()
-            schedule.step()
-            step += 1
-            bar.update()
-            value = loss.item()  # one device sync per step, for the bar and the log
-            bar.set_postfix(loss=f"{value:.3f}")
-            if loss_log is not None:
-                loss_log.append(value)
-            if on_step is not None and every and step % every == 0:
-                on_step(step, model)
-                model.train()
-            if step == total:
-                break
+    for step in range(1, total + 1):
+        if step == total - tail_steps + 1:
+            batches = _batches(tail, batch_size, num_workers, seed + 2)  # its own shuffle stream
+        images, targets = next(batches)
+        if hflip:
+            images, targets = hflip_batch(images, targets, flips)
+        images = [im.to(dev) for im in images]
+        targets = [{"boxes": torch.as_tensor(t["boxes"]).to(dev), "labels": t["labels"].to(dev)}
+                   for t in targets]
+        losses = model(images, targets)
+        loss = sum(losses.values())
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"detector loss became {loss.item()} at step {step - 1}; lower lr (now {lr})")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip_grad is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip_grad)
+        opt.step()
+        schedule.step()
+        bar.update()
+        value = loss.item()  # one device sync per step, for the bar and the log
+        bar.set_postfix(loss=f"{value:.3f}")
+        if loss_log is not None:
+            loss_log.append(value)
+        if on_step is not None and every and step % every == 0:
+            on_step(step, model)
+            model.train()
     bar.close()
     return model.eval()
+
+
+def _check_tail(tail: Dataset | None, tail_steps: int, total: int) -> None:
+    if tail_steps and tail is None:
+        raise ConfigError(f"tail_steps={tail_steps} needs tail=, the set to train those last steps on")
+    if not 0 <= tail_steps < total:
+        raise ConfigError(f"tail_steps={tail_steps} must be at least 0 and fewer than the run's {total} steps")
+    if tail is not None and tail_steps and len(tail) == 0:
+        raise ConfigError("the tail set (tail=) is empty")
+
+
+def _batches(dataset: Dataset, batch_size: int, num_workers: int, seed: int):
+    """Shuffled batches of ``dataset``, epoch after epoch, without end. Each epoch starts with
+    :func:`~marinegan.transforms.set_epoch` (fresh objects), before the workers copy the set."""
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=detection_collate,
+                        num_workers=num_workers, generator=torch.Generator().manual_seed(seed))
+    epoch = 0
+    while True:
+        set_epoch(dataset, epoch)
+        epoch += 1
+        yield from loader
 
 
 FALSE_BOX_SCORE = 0.3
