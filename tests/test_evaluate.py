@@ -22,7 +22,7 @@ from marinegan import (
     quality_metrics,
 )
 from marinegan.evaluate import evaluate_detector, inception_extractor, precision_recall
-from marinegan.evaluate.detection import false_boxes
+from marinegan.evaluate.detection import false_boxes, found_boxes
 from marinegan.toydata import make_toy_yolo
 
 
@@ -62,6 +62,7 @@ def test_perfect_predictions_score_map_one(toy):
     worse = evaluate_detector(Oracle(shifted), val, val.classes, batch_size=4, device="cpu", progress=False)
     assert worse["map"] < 0.9
     assert scores["false_boxes"]["on_ignored"] == 0 and scores["false_boxes"]["elsewhere"] == 0
+    assert scores["found"] == 1.0 and worse["found"] < 1.0
 
 
 def test_false_boxes_are_counted_on_ignored_regions_and_elsewhere():
@@ -80,6 +81,10 @@ def test_false_boxes_are_counted_on_ignored_regions_and_elsewhere():
     assert false_boxes(pred, target, min_score=0.65) == (1, 1)
     assert false_boxes(pred, {**target, "ignored_boxes": torch.zeros(0, 4)}) == (0, 4)
     assert false_boxes({k: v[:0] for k, v in pred.items()}, target) == (0, 0)
+    two = {**target, "boxes": torch.tensor([[10.0, 10, 50, 50], [300, 100, 330, 130]]), "labels": torch.tensor([1, 1])}
+    assert found_boxes(pred, two) == (1, 2), "the second object's only box scores under the threshold"
+    assert found_boxes(pred, two, min_score=0.1) == (2, 2)
+    assert found_boxes({**pred, "labels": torch.full((6,), 2)}, two) == (0, 2), "a box of another class finds nothing"
 
 
 def test_scoring_leaves_the_global_random_stream_alone(toy):
@@ -130,10 +135,13 @@ def test_toy_ablation_three_arms_equal_steps_resumes(toy, tmp_path):
         false = runs[(row["arm"], int(row["seed"]))]["false_boxes"]
         assert float(row["false_elsewhere"]) == pytest.approx(false["elsewhere"], abs=1e-3)
         assert false["min_score"] == 0.3
+        assert float(row["found"]) == pytest.approx(runs[(row["arm"], int(row["seed"]))]["found"], abs=1e-4)
     md = (out / "results.md").read_text()
     gan_false = [runs[("gan", s)]["false_boxes"] for s in (0, 1)]
     mean = [sum(f[k] for f in gan_false) / 2 for k in ("on_ignored", "elsewhere")]
-    assert f"| {mean[0]:.2f} + {mean[1]:.2f} |" in next(line for line in md.splitlines() if line.startswith("| gan |"))
+    found = sum(runs[("gan", s)]["found"] for s in (0, 1)) / 2
+    gan_line = next(line for line in md.splitlines() if line.startswith("| gan |"))
+    assert f"| {found:.2f}; {mean[0]:.2f} + {mean[1]:.2f} |" in gan_line
     assert "| real | 8 | 0 | 0 | 2 |" in md and "| gan | 8 | 0.5 | 8 | 2 |" in md and "baseline" in md
     gan = next(s for s in result.summary if s["arm"] == "gan")
     deltas = [runs[("gan", s)]["map_50"] - runs[("real", s)]["map_50"] for s in (0, 1)]

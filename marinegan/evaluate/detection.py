@@ -253,6 +253,20 @@ def false_boxes(pred: dict, target: dict, min_score: float = FALSE_BOX_SCORE) ->
     return int((false & on).sum()), int((false & ~on).sum())
 
 
+def found_boxes(pred: dict, target: dict, min_score: float = FALSE_BOX_SCORE) -> tuple[int, int]:
+    """``(found, labelled)``: how many of ``target``'s labelled boxes a box of ``pred`` scoring at least
+    ``min_score`` finds (same class, IoU >= 0.5), and how many there are: the recall at that score, the
+    other side of :func:`false_boxes`. Shapes as there."""
+    real = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
+    keep = pred["scores"] >= min_score
+    if not len(real) or not keep.any():
+        return 0, len(real)
+    boxes, labels = pred["boxes"][keep].float(), pred["labels"][keep]
+    same = labels[:, None] == torch.as_tensor(target["labels"]).reshape(-1)[None, :]
+    hit = ((torchvision.ops.box_iou(boxes, real) >= 0.5) & same).any(0)
+    return int(hit.sum()), len(real)
+
+
 @torch.no_grad()
 def evaluate_detector(
     model: nn.Module,
@@ -267,7 +281,8 @@ def evaluate_detector(
 
     Returns ``map``, ``map_50``, ``map_75``, ``per_class`` (class name to mAP; -1 where a class is absent) and
     ``false_boxes``: the mean per frame of confident boxes that match no labelled box (:func:`false_boxes`),
-    ``on_ignored`` and ``elsewhere``, with their ``min_score``.
+    ``on_ignored`` and ``elsewhere``, with their ``min_score``; and ``found``: the share of labelled boxes that a
+    box scoring at least that finds (:func:`found_boxes`, the recall where ``false_boxes`` counts).
     """
     from torchmetrics.detection import MeanAveragePrecision
 
@@ -278,12 +293,13 @@ def evaluate_detector(
     # drop-connect draws of a training run scored mid-way (a validation curve would change the run it measures)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=detection_collate,
                         generator=torch.Generator())
-    false, frames = [0, 0], 0
+    false, found, frames = [0, 0], [0, 0], 0
     for images, targets in tqdm(loader, desc="evaluating", disable=not progress, leave=False):
         preds = [{k: p[k].detach().cpu() for k in ("boxes", "scores", "labels")}
                  for p in model([im.to(dev) for im in images])]
         for p, t in zip(preds, targets, strict=True):
             false = [a + b for a, b in zip(false, false_boxes(p, t), strict=True)]
+            found = [a + b for a, b in zip(found, found_boxes(p, t), strict=True)]
         frames += len(preds)
         metric.update(
             preds,
@@ -299,7 +315,8 @@ def evaluate_detector(
     return {"map": float(result["map"]), "map_50": float(result["map_50"]), "map_75": float(result["map_75"]),
             "per_class": per_class, "false_boxes": {"on_ignored": false[0] / max(frames, 1),
                                                     "elsewhere": false[1] / max(frames, 1),
-                                                    "min_score": FALSE_BOX_SCORE}}
+                                                    "min_score": FALSE_BOX_SCORE},
+            "found": found[0] / found[1] if found[1] else math.nan}
 
 
 @torch.no_grad()
