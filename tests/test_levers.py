@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -85,6 +86,55 @@ def test_two_jobs_give_the_runs_one_job_gives(tmp_path):
         assert key(a) == key(b) and a["map"] == b["map"] and a["map_50"] == b["map_50"]
     with pytest.raises(ConfigError, match="picklable"):
         ablate(train, val, {"x": lambda bg, *_: bg}, out_dir=tmp_path / "three", jobs=2, **common)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_an_ablation_ends_its_job_workers(tmp_path):
+    """A --jobs ablation killed outright (SIGKILL: no handler runs) leaves no worker training on, unsaved."""
+    import contextlib
+    import os
+    import signal
+    import time
+
+    make_toy_yolo(tmp_path / "d", n=8, size=64, split="train", single_class="plastic")
+    make_toy_yolo(tmp_path / "d", n=3, size=64, split="val", seed=1, single_class="plastic")
+    script = (f"from marinegan import ablate, open_dataset; d = {str(tmp_path / 'd')!r}; "
+              "ablate(open_dataset(d, 'train'), open_dataset(d, 'val'), None, seeds=[0, 1], steps=100000, jobs=2, "
+              f"threads=1, device='cpu', progress=False, out_dir={str(tmp_path / 'abl')!r})")
+    main = subprocess.Popen([sys.executable, "-c", script])
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := _children(main.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)  # the pool's two workers (and perhaps a resource tracker) start
+        assert len(workers) >= 2, "the two job workers did not start"
+        time.sleep(3)  # into their runs
+        main.send_signal(signal.SIGKILL)
+        main.wait()
+        deadline = time.monotonic() + 30
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.5)
+            alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                     and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not alive, f"workers {alive} still run after their ablation was killed"
+    finally:
+        for w in [*workers, main.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)
 
 
 def test_ablate_pastes_distractors_of_another_class_in_the_fresh_arms(tmp_path):

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -447,10 +448,19 @@ def _save(out: Path, cell: tuple, record: dict) -> None:
 _WORKER: tuple = ()  # what a --jobs worker process runs its cells with (set once per process)
 
 
-def _start_worker(threads: int, context: tuple) -> None:
+def _start_worker(threads: int, context: tuple, parent: int) -> None:
     global _WORKER
     torch.set_num_threads(threads)
     _WORKER = context
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this --jobs worker when the ablation that started it is gone (killed, or stopped with Ctrl-C): only
+    that process saves runs, so a worker left behind would train on, unsaved, and take the cores of a resumed one."""
+    while os.getppid() == parent:  # the pid given, not read here: the parent may be gone before this runs
+        time.sleep(1)
+    os._exit(1)
 
 
 def _run_cell(cell: tuple) -> dict:
@@ -471,7 +481,8 @@ def _run_parallel(todo: list[tuple], context: tuple, jobs: int, threads: int | N
         raise ConfigError(f"jobs={jobs} runs the arms in other processes, so they must be picklable (a class such as "
                           f"GanArm or CopyPasteArm, not a lambda): {exc}") from None
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker, initargs=(threads, context)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_start_worker,
+                             initargs=(threads, context, os.getpid())) as pool:
         futures = {pool.submit(_run_cell, cell): cell for cell in todo}
         bar = tqdm(as_completed(futures), total=len(futures), desc=f"ablation runs ({jobs} jobs x {threads} threads)",
                    disable=not progress)
