@@ -478,6 +478,10 @@ def ablate(
     min_contrast: Annotated[float, typer.Option(help="leave out a pasted object that changes the frame by less "
                                                 "than this over its visible part (mean uint8 levels per channel)")
                             ] = 0.0,
+    box_grow: Annotated[float, typer.Option(help="widen and heighten each pasted object's box (tight around its "
+                                            "alpha) this many times about its centre, as annotators box loosely: "
+                                            "1.33 for Trash-ICRA19 (object_crops(...).box_grow()); 1: tight")
+                        ] = 1.0,
     distractors: Annotated[str | None, typer.Option(help="gan-fresh and copy-paste-fresh: also paste 1-2 cut-outs of "
                                                     "these classes of REAL_TRAIN (or of --ignore, e.g. bio,rov) "
                                                     "into each item, without boxes (Cut, Paste and Learn)")
@@ -548,7 +552,7 @@ def ablate(
                              f"{', '.join(APPEARANCE)}")
         options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover,
                                    grid=grid, update_occluded=update_occluded, min_contrast=min_contrast,
-                                   **{f"{name}_match": True for name in looks})
+                                   box_grow=box_grow, **{f"{name}_match": True for name in looks})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 0 < keep_realistic <= 1:

@@ -215,6 +215,27 @@ def test_each_blend_keeps_boxes_exact_and_the_rest_of_the_image_untouched(blend)
     assert torch.equal(image, again[0]) and torch.equal(boxes, again[1])
 
 
+def test_box_grow_widens_each_pasted_box_about_its_centre_and_moves_nothing():
+    """box_grow=1.5: the same pixels, the same objects, each box 1.5 times as wide and high about the same centre
+    (clipped to the frame); out-of-range factors are refused in one line."""
+    g = torch.Generator().manual_seed(1)
+    background = torch.randint(60, 200, (3, 120, 160), generator=g, dtype=torch.uint8)
+    sprites = random_sprites(g, 3)
+    tight, wide = (composite(background, sprites, torch.Generator().manual_seed(2),
+                             CompositeOptions(scale=(0.2, 0.3), box_grow=f)) for f in (1.0, 1.5))
+    assert torch.equal(tight[0], wide[0]) and torch.equal(tight[2], wide[2]) and len(tight[1]) >= 2
+    size = lambda b: b[:, 2:] - b[:, :2]  # noqa: E731
+    centre = lambda b: (b[:, :2] + b[:, 2:]) / 2  # noqa: E731
+    inside = (wide[1][:, :2] > 0).all(1) & (wide[1][:, 2] < 160) & (wide[1][:, 3] < 120)
+    assert inside.any(), "at least one grown box is not clipped"
+    assert torch.allclose(size(wide[1])[inside], 1.5 * size(tight[1])[inside])
+    assert torch.allclose(centre(wide[1])[inside], centre(tight[1])[inside])
+    assert (wide[1][:, :2] >= 0).all() and (wide[1][:, 2] <= 160).all() and (wide[1][:, 3] <= 120).all()
+    with pytest.raises(ValueError, match="box_grow=0.5 must be in"):
+        CompositeOptions(box_grow=0.5)
+    assert "box_grow" not in repr(CompositeOptions()), "arms recorded before the option keep their description"
+
+
 def test_blend_rounds_to_the_nearest_level_for_every_alpha():
     rng = np.random.default_rng(0)
     alpha = np.tile(np.arange(256, dtype=np.uint8), (3, 1))[:, rng.permutation(256)]  # every level, shuffled

@@ -31,6 +31,31 @@ def test_an_overlay_is_masked_out_of_a_cutout_instead_of_dropping_the_object(tmp
         object_crops(ds, 32, overlays="mask", progress=False)
 
 
+def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
+    """A red square of 24 px labelled with boxes of 32 px (a loose annotator): the GrabCut cut-outs' alpha spans
+    0.75 of each box, so box_grow() is 4/3, what turns the tight box of a pasted cut-out back into its label's."""
+    import numpy as np
+    from PIL import Image
+    from test_voc import voc_xml
+
+    root = tmp_path / "voc"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for k, (x, y) in enumerate([(20, 20), (60, 30), (30, 60)]):
+        image = rng.integers(90, 110, (100, 100, 3)).astype(np.uint8)  # grey sea floor with a little noise
+        image[y + 4:y + 28, x + 4:x + 28] = (200, 40, 40)
+        Image.fromarray(image).save(root / f"f{k}.png")
+        (root / f"f{k}.xml").write_text(voc_xml(f"f{k}.png", (100, 100), [("plastic", x, y, x + 32, y + 32)]))
+    crops = object_crops(VocDataset(root, classes=["plastic"]), 64, alpha="grabcut", progress=False)
+    assert crops.stats["grabcut"] == 3
+    assert torch.allclose(crops.fill, torch.full((3, 2), 0.75), atol=0.07), crops.fill
+    assert crops.box_grow() == pytest.approx(4 / 3, rel=0.08)
+    box = object_crops(VocDataset(root, classes=["plastic"]), 64, alpha="box", progress=False)
+    assert not box.fill.isnan().any() and (box.fill > crops.fill).all(), "a feathered box spans more than the object"
+    with pytest.raises(ConfigError, match="alpha='grabcut'"):
+        object_crops(VocDataset(root, classes=["plastic"]), 64, progress=False).box_grow()
+
+
 @pytest.mark.parametrize("budget, synthetic_steps", [("equal", 2), ("real-epochs", 4)])
 def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
@@ -40,11 +65,11 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
                            "real,copy-paste-own,gan,gan-fresh", "--sizes", "6", "--ratios", "0.5", "--seeds", "0",
                            "--steps", "2", "--scale", "data", "--overlays", "mask", "--budget", budget,
                            "--match", "blur,haze,noise", "--grid", "2", "--keep-realistic", "0.5",
-                           "--update-occluded", "--min-contrast", "5", "--real-tail", "0.5",
+                           "--update-occluded", "--min-contrast", "5", "--real-tail", "0.5", "--box-grow", "1.33",
                            "--image-size", "64", "--val-size", "3", "--out", str(out), "--device", "cpu"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    looks = "blur_match,noise_match,haze_match,grid=2,update_occluded,min_contrast=5.0"
+    looks = "blur_match,noise_match,haze_match,grid=2,update_occluded,min_contrast=5.0,box_grow=1.33"
     assert f"| copy-paste-own[scale=data,{looks},overlays=mask] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     assert f"| gan[scale=data,{looks}] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     runs = {json.loads(p.read_text())["arm"]: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
