@@ -76,6 +76,12 @@ def test_realism_filter_example(tmp_path):
     assert Image.open(tmp_path / "r.png").size[0] >= 4 * 32
 
 
+def test_box_fill_example(tmp_path):
+    out = run("examples/box_fill.py", "--out", str(tmp_path / "b.png"), "--show", "8", cwd=tmp_path)
+    assert "GrabCut cut-outs of plastic" in out and "box_grow = " in out
+    assert Image.open(tmp_path / "b.png").size[0] >= 8 * 128
+
+
 def test_run_ablation(tmp_path):
     out = run("examples/run_ablation.py", "--out", str(tmp_path / "abl"), "--ratios", "0.5", "--steps", "2",
               "--image-size", "64", cwd=tmp_path)

@@ -50,6 +50,9 @@ def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
     assert crops.stats["grabcut"] == 3
     assert torch.allclose(crops.fill, torch.full((3, 2), 0.75), atol=0.07), crops.fill
     assert crops.box_grow() == pytest.approx(4 / 3, rel=0.08)
+    side = 64 / 1.2  # the default pad: a tenth of the box's long side on each side of it
+    assert torch.allclose(crops.boxes, torch.tensor([[32 - side / 2, 32 - side / 2, 32 + side / 2, 32 + side / 2]] * 3),
+                          atol=1.5), "each crop knows where its label was"
     box = object_crops(VocDataset(root, classes=["plastic"]), 64, alpha="box", progress=False)
     assert not box.fill.isnan().any() and (box.fill > crops.fill).all(), "a feathered box spans more than the object"
     with pytest.raises(ConfigError, match="alpha='grabcut'"):

@@ -31,15 +31,18 @@ class CropDataset(Dataset):
 
     Items are ``(image, label)`` with the image as uint8 ``(C, size, size)``. ``stats`` counts what
     happened to the boxes (``cropped``, ``too_small``, ``overlaps_ignored``, ``grabcut``,
-    ``grabcut_fallback``). ``fill`` (RGBA crops from :func:`object_crops`) is float ``(N, 2)``: the share of
-    each crop's labelled box, in width and height, that its alpha >= 0.5 spans (NaN where unknown).
+    ``grabcut_fallback``). From :func:`object_crops`, ``boxes`` float ``(N, 4)`` is each crop's labelled box
+    (XYXY, in the crop's pixels), and ``fill`` float ``(N, 2)`` the share of that box, in width and height,
+    that the crop's alpha >= 0.5 spans (RGBA crops; NaN where unknown).
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, classes: list[str],
-                 stats: dict[str, int] | None = None, fill: torch.Tensor | None = None) -> None:
+                 stats: dict[str, int] | None = None, fill: torch.Tensor | None = None,
+                 boxes: torch.Tensor | None = None) -> None:
         self.images, self.labels, self.classes = images, labels, classes
         self.stats = dict(stats or {})
         self.fill = fill if fill is not None else torch.full((len(images), 2), math.nan)
+        self.boxes = boxes if boxes is not None else torch.full((len(images), 4), math.nan)
 
     def box_grow(self) -> float:
         """The :class:`~marinegan.CompositeOptions` ``box_grow`` that gives these cut-outs, pasted with boxes tight
@@ -194,7 +197,7 @@ def object_crops(
         if label not in classes[1:]:
             raise ConfigError(f"label {label!r} is not one of the classes {classes[1:]}")
         label = classes.index(label)
-    images, labels, fill = [], [], []
+    images, labels, fill, boxes = [], [], [], []
     stats: Counter[str] = Counter()
     for i in tqdm(range(len(dataset)), desc="cropping objects", disable=not progress, leave=False):
         image, target = dataset[i]
@@ -227,12 +230,10 @@ def object_crops(
             if mode == "grabcut":
                 stats["grabcut" if cut is not None else "grabcut_fallback"] += 1
             crop = F.resize(crop, [size, size], antialias=True)
+            scale = size / side_px
+            inner = tuple(v * scale for v in inner_px)  # the labelled box in the crop's pixels
             if mode != "none":
-                scale = size / side_px
-                if cut is not None:
-                    a = F.resize(cut[None], [size, size], antialias=True)[0]
-                else:
-                    a = box_alpha(size, tuple(v * scale for v in inner_px))
+                a = F.resize(cut[None], [size, size], antialias=True)[0] if cut is not None else box_alpha(size, inner)
                 if covered is not None:
                     a = a.masked_fill(covered, 0)
                     box_px = [round(v * scale) for v in inner_px]
@@ -242,10 +243,11 @@ def object_crops(
                         continue
                     stats["overlay_masked"] += 1
                 crop = torch.cat([crop, a[None]])
-                fill.append(_fill(a, tuple(v * scale for v in inner_px)))
+                fill.append(_fill(a, inner))
             else:
                 fill.append((math.nan, math.nan))
             images.append(crop)
+            boxes.append(inner)
             labels.append(lab)
             stats["cropped"] += 1
     if not images:
@@ -253,7 +255,7 @@ def object_crops(
                         f"{' with label ' + str(label) if label is not None else ''}; check the boxes or lower "
                         "min_side")
     return CropDataset(torch.stack(images), torch.as_tensor(labels), classes, dict(stats),
-                       torch.tensor(fill, dtype=torch.float32))
+                       torch.tensor(fill, dtype=torch.float32), torch.tensor(boxes, dtype=torch.float32))
 
 
 def _fill(alpha: torch.Tensor, box: tuple[float, float, float, float]) -> tuple[float, float]:
