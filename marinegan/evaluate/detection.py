@@ -232,16 +232,10 @@ def false_boxes(pred: dict, target: dict, min_score: float = FALSE_BOX_SCORE) ->
     the rest (sea floor, rocks, a box around several objects, one far off its object). ``pred`` holds
     ``boxes`` (K, 4) XYXY, ``scores`` (K,) and ``labels`` (K,); ``target`` ``boxes`` (M, 4) and ``labels`` (M,).
     """
-    keep = pred["scores"] >= min_score
-    boxes, labels = pred["boxes"][keep].float(), pred["labels"][keep]
+    boxes, match = _matches(pred, target, min_score)
     if not len(boxes):
         return 0, 0
-    real = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
-    real_labels = torch.as_tensor(target["labels"]).reshape(-1)
-    false = torch.ones(len(boxes), dtype=torch.bool)
-    if len(real):
-        same = labels[:, None] == real_labels[None, :]
-        false = ~((torchvision.ops.box_iou(boxes, real) >= 0.5) & same).any(1)
+    false = ~match.any(1)
     ignored = torch.as_tensor(target.get("ignored_boxes", torch.zeros(0, 4))).float().reshape(-1, 4)
     on = torch.zeros(len(boxes), dtype=torch.bool)
     if len(ignored):
@@ -257,14 +251,20 @@ def found_boxes(pred: dict, target: dict, min_score: float = FALSE_BOX_SCORE) ->
     """``(found, labelled)``: how many of ``target``'s labelled boxes a box of ``pred`` scoring at least
     ``min_score`` finds (same class, IoU >= 0.5), and how many there are: the recall at that score, the
     other side of :func:`false_boxes`. Shapes as there."""
-    real = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
+    _, match = _matches(pred, target, min_score)
+    return int(match.any(0).sum()), match.shape[1]
+
+
+def _matches(pred: dict, target: dict, min_score: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(boxes, match)``: ``pred``'s boxes scoring at least ``min_score`` (K, 4), and bool (K, M): which of
+    ``target``'s M labelled boxes each one matches (same class, IoU >= 0.5)."""
     keep = pred["scores"] >= min_score
-    if not len(real) or not keep.any():
-        return 0, len(real)
     boxes, labels = pred["boxes"][keep].float(), pred["labels"][keep]
+    real = torch.as_tensor(target["boxes"]).as_subclass(torch.Tensor).float().reshape(-1, 4)
+    if not len(boxes) or not len(real):
+        return boxes, torch.zeros(len(boxes), len(real), dtype=torch.bool)
     same = labels[:, None] == torch.as_tensor(target["labels"]).reshape(-1)[None, :]
-    hit = ((torchvision.ops.box_iou(boxes, real) >= 0.5) & same).any(0)
-    return int(hit.sum()), len(real)
+    return boxes, (torchvision.ops.box_iou(boxes, real) >= 0.5) & same
 
 
 @torch.no_grad()

@@ -89,9 +89,10 @@ class CompositeOptions:
         box_grow: each pasted object's box (tight around its alpha >= 0.5) is widened and heightened by this
             factor about its centre, clipped to the frame, to be the box an annotator would have drawn.
             Annotators box loosely: in Trash-ICRA19 train, the GrabCut foreground of a plastic box spans a
-            median 0.75 of the box's width and height (:func:`~marinegan.data.crops.box_fill`), so a cut-out
+            median 0.75 of the box's width and height (``object_crops(...).fill``), so a cut-out
             pasted with a tight box gets a box 0.75 the size its own label had, and a detector trained on it
-            learns boxes smaller than the labels it is scored against. 1.33 undoes that. Placement is
+            learns boxes smaller than the labels it is scored against. 1.33 undoes that
+            (``object_crops(...).box_grow()`` measures it). Placement is
             unchanged (it uses the tight box); 1 keeps the tight box.
 
     The three appearance matches are off by default (see docs/results.md for what they did to a detector).
