@@ -16,6 +16,9 @@ from marinegan.errors import MarineganError
 if TYPE_CHECKING:
     import torch
 
+    from marinegan.data.crops import CropDataset
+    from marinegan.synth.composite import CompositeOptions
+
 app = typer.Typer(
     help="marinegan: synthetic marine-plastic images from GANs, mixed into real detection datasets.",
     no_args_is_help=True,
@@ -386,6 +389,16 @@ ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-
 APPEARANCE = ("blur", "haze", "noise")  # --match: CompositeOptions' <name>_match
 
 
+def _grow_from(cutouts: CropDataset, options: CompositeOptions) -> CompositeOptions:
+    """``options`` with ``box_grow`` measured from ``cutouts`` (to two decimals, so the arm's name stays short)."""
+    import dataclasses
+
+    grow = round(cutouts.box_grow(), 2)
+    typer.echo(f"--box-grow data: {grow} (1 / the median share of its label that the alpha of {len(cutouts)} "
+               "cut-outs spans)")
+    return dataclasses.replace(options, box_grow=grow)
+
+
 def _distractor_crops(names: list[str], label: str | None, real_train: str, split: str | None, on_error: str,
                       train_ds, ignore: str | None, overlays: str) -> torch.Tensor:
     """GrabCut cut-outs (uint8 ``(N, 4, 64, 64)``) of REAL_TRAIN's objects of the classes ``names``: classes of
@@ -478,10 +491,11 @@ def ablate(
     min_contrast: Annotated[float, typer.Option(help="leave out a pasted object that changes the frame by less "
                                                 "than this over its visible part (mean uint8 levels per channel)")
                             ] = 0.0,
-    box_grow: Annotated[float, typer.Option(help="widen and heighten each pasted object's box (tight around its "
-                                            "alpha) this many times about its centre, as annotators box loosely: "
-                                            "1.33 for Trash-ICRA19 (object_crops(...).box_grow()); 1: tight")
-                        ] = 1.0,
+    box_grow: Annotated[str, typer.Option(help="widen and heighten each pasted object's box (tight around its "
+                                          "alpha) this many times about its centre, as annotators box loosely; "
+                                          "'data': measured from REAL_TRAIN's GrabCut cut-outs of --label (1 / the "
+                                          "median share of its label an object spans; 1.33 on Trash-ICRA19); "
+                                          "1: tight")] = "1",
     distractors: Annotated[str | None, typer.Option(help="gan-fresh and copy-paste-fresh: also paste 1-2 cut-outs of "
                                                     "these classes of REAL_TRAIN (or of --ignore, e.g. bio,rov) "
                                                     "into each item, without boxes (Cut, Paste and Learn)")
@@ -550,9 +564,14 @@ def ablate(
         if set(looks) - set(APPEARANCE):
             raise ValueError(f"--match: unknown {sorted(set(looks) - set(APPEARANCE))}; choose from "
                              f"{', '.join(APPEARANCE)}")
+        grow_from_data = box_grow.strip() == "data"
+        try:
+            grow = 1.0 if grow_from_data else float(box_grow)
+        except ValueError:
+            raise ValueError(f"--box-grow takes a factor (e.g. 1.33) or data, not {box_grow!r}") from None
         options = CompositeOptions(scale=bounds, blend=blend, color_match=color_match, max_cover=max_cover,
                                    grid=grid, update_occluded=update_occluded, min_contrast=min_contrast,
-                                   box_grow=box_grow, **{f"{name}_match": True for name in looks})
+                                   box_grow=grow, **{f"{name}_match": True for name in looks})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 0 < keep_realistic <= 1:
@@ -562,8 +581,6 @@ def ablate(
         raise typer.BadParameter("--distractors is pasted by the fresh arms only: leave gan, copy-paste and "
                                  "copy-paste-own out of --arms, or drop --distractors")
     distract = {"distract": "+".join(distract_names)} if distract_names else {}
-    tag = option_tag(options)
-    cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract} or None)
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     distractor_crops = _distractor_crops(distract_names, label, real_train, train_split, on_error, train_ds, ignore,
@@ -571,10 +588,16 @@ def ablate(
     check_ratios(ratio_list, bool(set(arm_list) - {REAL}))  # before the cut-outs are made
     sources: dict = {}
     cutouts = None
-    if {"copy-paste", "copy-paste-fresh"} & set(arm_list) or (keep_realistic < 1 and "gan-fresh" in arm_list):
+    if ({"copy-paste", "copy-paste-fresh"} & set(arm_list) or (keep_realistic < 1 and "gan-fresh" in arm_list)
+            or grow_from_data):
         from marinegan.data import object_crops
 
         cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label, overlays=overlays)
+    if grow_from_data:
+        options = _grow_from(cutouts, options)
+    tag = option_tag(options)
+    cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract} or None)
+    if cutouts is not None:
         if "copy-paste" in arm_list:
             sources[f"copy-paste{cut_tag}"] = CopyPasteArm(cutouts, label=label, options=options,
                                                            source=f"grabcut cut-outs of {real_train}")

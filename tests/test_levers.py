@@ -31,14 +31,12 @@ def test_an_overlay_is_masked_out_of_a_cutout_instead_of_dropping_the_object(tmp
         object_crops(ds, 32, overlays="mask", progress=False)
 
 
-def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
-    """A red square of 24 px labelled with boxes of 32 px (a loose annotator): the GrabCut cut-outs' alpha spans
-    0.75 of each box, so box_grow() is 4/3, what turns the tight box of a pasted cut-out back into its label's."""
+def _loosely_labelled(root: Path) -> Path:
+    """Three frames, each with a red square of 24 px labelled plastic by a box of 32 px (a loose annotator)."""
     import numpy as np
     from PIL import Image
     from test_voc import voc_xml
 
-    root = tmp_path / "voc"
     root.mkdir()
     rng = np.random.default_rng(0)
     for k, (x, y) in enumerate([(20, 20), (60, 30), (30, 60)]):
@@ -46,6 +44,13 @@ def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
         image[y + 4:y + 28, x + 4:x + 28] = (200, 40, 40)
         Image.fromarray(image).save(root / f"f{k}.png")
         (root / f"f{k}.xml").write_text(voc_xml(f"f{k}.png", (100, 100), [("plastic", x, y, x + 32, y + 32)]))
+    return root
+
+
+def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
+    """The GrabCut cut-outs' alpha spans 0.75 of each loose box, so box_grow() is 4/3, what turns the tight box of a
+    pasted cut-out back into its label's."""
+    root = _loosely_labelled(tmp_path / "voc")
     crops = object_crops(VocDataset(root, classes=["plastic"]), 64, alpha="grabcut", progress=False)
     assert crops.stats["grabcut"] == 3
     assert torch.allclose(crops.fill, torch.full((3, 2), 0.75), atol=0.07), crops.fill
@@ -57,6 +62,23 @@ def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
     assert not box.fill.isnan().any() and (box.fill > crops.fill).all(), "a feathered box spans more than the object"
     with pytest.raises(ConfigError, match="alpha='grabcut'"):
         object_crops(VocDataset(root, classes=["plastic"]), 64, progress=False).box_grow()
+
+
+def test_ablate_measures_box_grow_from_the_data(tmp_path):
+    """--box-grow data: the factor the run's own cut-outs give (4/3 for the loose labels), named in the arm."""
+    root = _loosely_labelled(tmp_path / "voc")
+    measured = round(object_crops(VocDataset(root, classes=["plastic"]), 64, alpha="grabcut", progress=False)
+                     .box_grow(), 2)
+    assert measured == pytest.approx(4 / 3, rel=0.08)
+    args = [sys.executable, "-m", "marinegan", "ablate", str(root), str(root), "default", "--classes", "plastic",
+            "--arms", "copy-paste-fresh", "--sizes", "3", "--seeds", "0", "--steps", "1", "--image-size", "64",
+            "--out", str(tmp_path / "abl"), "--device", "cpu", "--box-grow"]
+    proc = subprocess.run([*args, "data"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"--box-grow data: {measured} " in proc.stdout
+    assert f"| copy-paste-fresh[scale=0.2-0.7,box_grow={measured}] | 3 | 0.5 | 3 | 1 |" in proc.stdout
+    bad = subprocess.run([*args, "loose"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "--box-grow takes a factor (e.g. 1.33) or data, not 'loose'" in bad.stderr
 
 
 @pytest.mark.parametrize("budget, synthetic_steps", [("equal", 2), ("real-epochs", 4)])

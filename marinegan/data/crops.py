@@ -47,11 +47,12 @@ class CropDataset(Dataset):
     def box_grow(self) -> float:
         """The :class:`~marinegan.CompositeOptions` ``box_grow`` that gives these cut-outs, pasted with boxes tight
         around their alpha, the boxes their labels had: 1 / the median of :attr:`fill` (both sides together).
-        Trash-ICRA19's GrabCut plastic cut-outs: about 1.33 (their alpha spans 0.75 of the labelled box)."""
+        Trash-ICRA19's GrabCut plastic cut-outs: about 1.33 (their alpha spans 0.75 of the labelled box).
+        Kept to ``box_grow``'s range [1, 3]: labels tighter than their objects give 1 (boxes are never shrunk)."""
         known = self.fill[~self.fill.isnan().any(1)]
         if not len(known):
             raise ConfigError("no crop knows its box's fill: make the crops with object_crops(..., alpha='grabcut')")
-        return float(1 / known.flatten().median())
+        return float((1 / known.flatten().median()).clamp(1.0, 3.0))
 
     def __len__(self) -> int:
         return len(self.images)
