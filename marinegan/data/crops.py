@@ -49,10 +49,12 @@ class CropDataset(Dataset):
         around their alpha, the boxes their labels had: 1 / the median of :attr:`fill` (both sides together).
         Trash-ICRA19's GrabCut plastic cut-outs: about 1.33 (their alpha spans 0.75 of the labelled box).
         Kept to ``box_grow``'s range [1, 3]: labels tighter than their objects give 1 (boxes are never shrunk)."""
+        from marinegan.synth.composite import BOX_GROW_RANGE  # not at the top: marinegan.synth imports marinegan.data
+
         known = self.fill[~self.fill.isnan().any(1)]
         if not len(known):
             raise ConfigError("no crop knows its box's fill: make the crops with object_crops(..., alpha='grabcut')")
-        return float((1 / known.flatten().median()).clamp(1.0, 3.0))
+        return float((1 / known.flatten().median()).clamp(*BOX_GROW_RANGE))
 
     def __len__(self) -> int:
         return len(self.images)

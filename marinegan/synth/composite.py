@@ -34,6 +34,7 @@ from marinegan.synth.placement import BoxSizes, content_region, covered_fraction
 ALPHA_THRESHOLD = 0.5
 _ALPHA_MIN_U8 = math.ceil(ALPHA_THRESHOLD * 255)  # alpha / 255 >= 0.5  <=>  alpha >= 128 in uint8
 BLEND_MODES = ("alpha", "hard", "gaussian", "poisson")
+BOX_GROW_RANGE = (1.0, 3.0)  # CompositeOptions.box_grow: 1 keeps the tight box; 3 is far looser than any label
 # fields added after ablation folders recorded their arms: repr shows them only when set
 _LATER = {"blur_match": False, "noise_match": False, "haze_match": False, "grid": 0, "update_occluded": False,
           "min_contrast": 0.0, "box_grow": 1.0}
@@ -143,9 +144,10 @@ class CompositeOptions:
             raise ValueError(f"min_visible_area={self.min_visible_area} must be >= 0 pixels")
         if not 0 <= self.min_contrast <= 255:
             raise ValueError(f"min_contrast={self.min_contrast} must be in [0, 255] (uint8 levels; 0 = off)")
-        if not 1 <= self.box_grow <= 3:
-            raise ValueError(f"box_grow={self.box_grow} must be in [1, 3] (1: the tight box; 1.33: Trash-ICRA19's "
-                             "annotators)")
+        lo, hi = BOX_GROW_RANGE
+        if not lo <= self.box_grow <= hi:
+            raise ValueError(f"box_grow={self.box_grow} must be in [{lo:g}, {hi:g}] (1: the tight box; 1.33: "
+                             "Trash-ICRA19's annotators)")
 
 
 def ellipse_alpha(size: int) -> np.ndarray:
