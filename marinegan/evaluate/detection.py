@@ -140,8 +140,8 @@ def train_detector(
             steps compares training sets of different sizes at equal compute.
         warmup: steps of linear learning-rate warm-up (at most a tenth of the run), then cosine decay.
         clip_grad: clip the gradients' total norm to this before each step (None: no clipping). The
-            early steps' norm spikes to 50-85 where it is otherwise 5-15 (FCOS-Lite0, Trash-ICRA19); not
-            yet screened.
+            early steps' norm spikes to 50-85 where it is otherwise 5-15 (FCOS-Lite0, Trash-ICRA19); 20 removed
+            or cut the loss spikes of a first screen (docs/results.md, seeds 23-25).
         hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
