@@ -141,7 +141,8 @@ def train_detector(
         warmup: steps of linear learning-rate warm-up (at most a tenth of the run), then cosine decay.
         clip_grad: clip the gradients' total norm to this before each step (None: no clipping). The
             early steps' norm spikes to 50-85 where it is otherwise 5-15 (FCOS-Lite0, Trash-ICRA19); 20 removed
-            or cut the loss spikes of a first screen (docs/results.md, seeds 23-25).
+            or cut the loss spikes of a first screen (docs/results.md, seeds 23-25), and on seeds 28-32 no
+            clipped run spiked where 3 of 5 unclipped real-only runs did (2 failed).
         hflip: random left-right flips (seeded by ``seed``), the detector's usual augmentation.
         on_step, every: ``on_step(step, model)`` after every ``every`` steps (e.g. a validation
             curve); the model is put back in training mode afterwards.
