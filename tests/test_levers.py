@@ -64,20 +64,34 @@ def test_cutouts_measure_how_loosely_their_boxes_were_drawn(tmp_path):
         object_crops(VocDataset(root, classes=["plastic"]), 64, progress=False).box_grow()
 
 
-def test_ablate_measures_box_grow_from_the_data(tmp_path):
-    """--box-grow data: the factor the run's own cut-outs give (4/3 for the loose labels), named in the arm."""
+def test_ablate_defaults_are_the_tested_recipe_and_each_turns_off(tmp_path):
+    """By default ablate grows pasted boxes by the factor the run's own cut-outs give (4/3 for loose labels, named
+    in the arm), trains the synthetic arms' last quarter on real frames and clips every run's gradients at 20;
+    --box-grow 1 --real-tail 0 --clip-grad 0 give back the recipe that ran before (docs/results.md's commands)."""
     root = _loosely_labelled(tmp_path / "voc")
     measured = round(object_crops(VocDataset(root, classes=["plastic"]), 64, alpha="grabcut", progress=False)
                      .box_grow(), 2)
     assert measured == pytest.approx(4 / 3, rel=0.08)
     args = [sys.executable, "-m", "marinegan", "ablate", str(root), str(root), "default", "--classes", "plastic",
-            "--arms", "copy-paste-fresh", "--sizes", "3", "--seeds", "0", "--steps", "1", "--image-size", "64",
-            "--out", str(tmp_path / "abl"), "--device", "cpu", "--box-grow"]
-    proc = subprocess.run([*args, "data"], capture_output=True, text=True, timeout=600)
+            "--arms", "copy-paste-fresh", "--sizes", "3", "--seeds", "0", "--steps", "4", "--image-size", "64",
+            "--device", "cpu"]
+    proc = subprocess.run([*args, "--out", str(tmp_path / "new")], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"--box-grow data: {measured} " in proc.stdout
-    assert f"| copy-paste-fresh[scale=0.2-0.7,box_grow={measured}] | 3 | 0.5 | 3 | 1 |" in proc.stdout
-    bad = subprocess.run([*args, "loose"], capture_output=True, text=True, timeout=600)
+    arm = f"copy-paste-fresh[scale=0.2-0.7,box_grow={measured}]"
+    assert f"| {arm} | 3 | 0.5 | 3 | 1 |" in proc.stdout
+    recipe = json.loads((tmp_path / "new" / "ablation.json").read_text())
+    assert recipe["clip_grad"] == 20 and recipe["real_tail"] == 0.25
+    run = json.loads((tmp_path / "new" / "runs" / f"{arm}_n3_r0.5_s0.json").read_text())
+    assert run["real_tail_steps"] == 1, "the last quarter of 4 steps on the real frames alone"
+    old = subprocess.run([*args, "--out", str(tmp_path / "old"), "--box-grow", "1", "--real-tail", "0",
+                          "--clip-grad", "0"], capture_output=True, text=True, timeout=600)
+    assert old.returncode == 0, old.stderr[-3000:]
+    assert "| copy-paste-fresh[scale=0.2-0.7] | 3 | 0.5 | 3 | 1 |" in old.stdout and "--box-grow data" not in old.stdout
+    recipe = json.loads((tmp_path / "old" / "ablation.json").read_text())
+    assert recipe["clip_grad"] is None and recipe["real_tail"] == 0
+    bad = subprocess.run([*args, "--out", str(tmp_path / "bad"), "--box-grow", "loose"], capture_output=True,
+                         text=True, timeout=600)
     assert bad.returncode != 0 and "--box-grow takes a factor (e.g. 1.33) or data, not 'loose'" in bad.stderr
 
 
@@ -193,7 +207,7 @@ def test_ablate_pastes_distractors_of_another_class_in_the_fresh_arms(tmp_path):
     out = tmp_path / "abl"
     common = [sys.executable, "-m", "marinegan", "ablate", str(train), str(val), "default", "--label", "bottle",
               "--sizes", "6", "--seeds", "0", "--steps", "2", "--image-size", "64", "--val-size", "3",
-              "--out", str(out), "--device", "cpu"]
+              "--out", str(out), "--device", "cpu", "--box-grow", "1"]  # arm names without the measured growth
     proc = subprocess.run([*common, "--arms", "real,gan-fresh,copy-paste-fresh", "--distractors", "bag"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
