@@ -566,7 +566,7 @@ def ablate(
         if set(looks) - set(APPEARANCE):
             raise ValueError(f"--match: unknown {sorted(set(looks) - set(APPEARANCE))}; choose from "
                              f"{', '.join(APPEARANCE)}")
-        grow_from_data = box_grow.strip() == "data" and bool(set(arm_list) - {REAL})
+        grow_from_data = box_grow.strip() == "data"
         try:
             grow = 1.0 if grow_from_data else float(box_grow)
         except ValueError:
@@ -591,11 +591,11 @@ def ablate(
     sources: dict = {}
     cutouts = None
     if ({"copy-paste", "copy-paste-fresh"} & set(arm_list) or (keep_realistic < 1 and "gan-fresh" in arm_list)
-            or grow_from_data):
+            or (grow_from_data and set(arm_list) != {REAL})):
         from marinegan.data import object_crops
 
         cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label, overlays=overlays)
-    if grow_from_data:
+    if cutouts is not None and grow_from_data:  # real-only pastes nothing, so it measures nothing
         options = _grow_from(cutouts, options)
     tag = option_tag(options)
     cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract} or None)
@@ -619,9 +619,9 @@ def ablate(
                                                     distractors=distractor_crops)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
-    torchvision = trainer == "torchvision"  # its defaults come from the test that chose them (docs/results.md)
-    clip_grad = (20.0 if torchvision else None) if clip_grad is None else clip_grad or None
-    real_tail = (0.25 if torchvision else 0.0) if real_tail is None else real_tail
+    tested = trainer == "torchvision"  # the trainer whose defaults a test chose (docs/results.md, seeds 33-42)
+    clip_grad = (20.0 if tested else None) if clip_grad is None else clip_grad or None
+    real_tail = (0.25 if tested else 0.0) if real_tail is None else real_tail
     result = run_ablation(train_ds, val_ds, sources, ratio_list, seed_list, sizes=size_list, detector=detector,
                           trainer=trainer, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
                           image_size=image_size, curve_every=curve_every, pretrained_backbone=pretrained_backbone,

@@ -90,6 +90,10 @@ def test_ablate_defaults_are_the_tested_recipe_and_each_turns_off(tmp_path):
     assert "| copy-paste-fresh[scale=0.2-0.7] | 3 | 0.5 | 3 | 1 |" in old.stdout and "--box-grow data" not in old.stdout
     recipe = json.loads((tmp_path / "old" / "ablation.json").read_text())
     assert recipe["clip_grad"] is None and recipe["real_tail"] == 0
+    real_only = [*args[:args.index("--arms") + 1], "real", *args[args.index("--arms") + 2:]]
+    proc = subprocess.run([*real_only, "--out", str(tmp_path / "real")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]  # the default --box-grow data with nothing pasted
+    assert "--box-grow data" not in proc.stdout and "| real | 3 | 0 | 0 | 1 |" in proc.stdout
     bad = subprocess.run([*args, "--out", str(tmp_path / "bad"), "--box-grow", "loose"], capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode != 0 and "--box-grow takes a factor (e.g. 1.33) or data, not 'loose'" in bad.stderr
