@@ -68,7 +68,8 @@ def test_the_fresh_arm_names_its_filter(generator):
 
 def test_the_recipe_of_docs_results_is_the_default(generator):
     """A generator bank with a judge keeps its most realistic 0.75, and PasteObjects pastes at 0.2-0.7 of the short
-    side (the best recipe of docs/results.md); without a judge, or for cut-outs, no filter."""
+    side with boxes grown 1.33 times (the best recipe of docs/results.md); without a judge, or for cut-outs, no
+    filter."""
     from marinegan.transforms import PasteObjects
 
     cutouts = SpriteBank(generator, size=8).sprites(0)
@@ -76,4 +77,5 @@ def test_the_recipe_of_docs_results_is_the_default(generator):
     assert len(SpriteBank(generator, size=6, judge=cutouts).sprites(0)) == 6  # 8 generated, the best 6 kept
     assert SpriteBank(generator, size=4).keep == 1 and SpriteBank(cutouts).keep == 1
     assert FreshArm(generator, judge=cutouts).keep == 0.75 and FreshArm(generator).keep == 1
-    assert PasteObjects(SpriteBank(cutouts), label=1).options.scale == (0.2, 0.7)
+    options = PasteObjects(SpriteBank(cutouts), label=1).options
+    assert options.scale == (0.2, 0.7) and options.box_grow == 1.33
