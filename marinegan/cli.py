@@ -521,13 +521,15 @@ def ablate(
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
     All paste onto the run's own real frames, with the same counts, placement and blending. The defaults are
-    the best recipe of docs/results.md (level with fresh cut-outs; its gain over real-only did not hold on
-    fresh seeds): real, gan-fresh and copy-paste-fresh at ratio 0.5 and
-    --scale 0.2,0.7, the gan-fresh objects filtered with --keep-realistic 0.75. Compositing that differs from
+    the best recipe of docs/results.md (its ten-seed test, seeds 33-42: the cut-out arm above real-only, the
+    GAN arm not shown to be): real, gan-fresh and copy-paste-fresh at ratio 0.5 and --scale 0.2,0.7, boxes
+    grown as loose as the labels (--box-grow data), the gan-fresh objects filtered with --keep-realistic 0.75,
+    and with the torchvision trainer the last quarter of the synthetic arms' steps on real frames alone
+    (--real-tail 0.25) and every run's gradients clipped (--clip-grad 20). Compositing that differs from
     CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
-    --update-occluded, --min-contrast), --keep-realistic below 1, --overlays and --distractors name the arms after
-    them (e.g. gan-fresh[scale=0.2-0.7,keep=0.75]), so attempts join the same folder and table; leave real out of
-    --arms to add arms to a folder whose real runs exist.
+    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --overlays and --distractors name the
+    arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]), so attempts join one folder and
+    table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, check_ratios, option_tag
