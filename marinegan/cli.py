@@ -385,7 +385,7 @@ def mix(
     typer.echo(f"wrote {c['total']} samples ({c['real']} real, {c['synthetic']} synthetic) as {format} to {out}")
 
 
-ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-fresh")
+ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-fresh", "copy-paste-own-fresh")
 APPEARANCE = ("blur", "haze", "noise")  # --match: CompositeOptions' <name>_match
 
 
@@ -429,7 +429,8 @@ def ablate(
     model: ModelArg = "default",
     arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste (cut-outs of every "
                                       "training frame), copy-paste-own (cut-outs of each run's own frames), gan; "
-                                      "gan-fresh and copy-paste-fresh paste new objects every epoch")
+                                      "gan-fresh, copy-paste-fresh and copy-paste-own-fresh paste new objects "
+                                      "every epoch")
                     ] = "real,gan-fresh,copy-paste-fresh",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
                       ] = "0.5",
@@ -519,7 +520,9 @@ def ablate(
 
     The copy-paste arm pastes GrabCut cut-outs of REAL_TRAIN's objects (every frame of it, the pool a
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
-    only (what a user with those frames can do without marinegan); the gan arm pastes MODEL's objects.
+    only (what a user with those frames can do without a generator); the gan arm pastes MODEL's objects. The
+    -fresh arms paste new objects every epoch: gan-fresh MODEL's, copy-paste-fresh REAL_TRAIN's cut-outs,
+    copy-paste-own-fresh the run's own frames' cut-outs.
     All paste onto the run's own real frames, with the same counts, placement and blending. The defaults are
     the best recipe of docs/results.md (its ten-seed test, seeds 33-42: the cut-out arm above real-only, the
     GAN arm not shown to be): real, gan-fresh and copy-paste-fresh at ratio 0.5 and --scale 0.2,0.7, boxes
@@ -610,6 +613,9 @@ def ablate(
                                                              distractors=distractor_crops)
     if "copy-paste-own" in arm_list:
         sources[f"copy-paste-own{cut_tag}"] = CopyPasteArm(None, label=label, options=options, overlays=overlays)
+    if "copy-paste-own-fresh" in arm_list:
+        sources[f"copy-paste-own-fresh{cut_tag}"] = FreshArm(label=label, options=options, own_frames=True,
+                                                             overlays=overlays, distractors=distractor_crops)
     if "gan-fresh" in arm_list:
         from marinegan.hub import load_generator
 

@@ -1,4 +1,4 @@
-"""Issue 17's levers at toy size: overlays masked out of cut-outs, the own-frames copy-paste arm, box sizes
+"""Issue 17's levers at toy size: overlays masked out of cut-outs, the own-frames copy-paste arms, box sizes
 from the data, synthetic samples on top of the real epochs and a real-only tail, through `marinegan ablate`."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 from test_voc import write_sample
 
 from marinegan import VocDataset, object_crops
-from marinegan.errors import ConfigError
+from marinegan.errors import ConfigError, DataError
 from marinegan.toydata import make_toy_yolo
 
 
@@ -105,7 +105,8 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
     out = tmp_path / "abl"
     proc = subprocess.run([sys.executable, "-m", "marinegan", "ablate", str(train), str(val), "default", "--arms",
-                           "real,copy-paste-own,gan,gan-fresh", "--sizes", "6", "--ratios", "0.5", "--seeds", "0",
+                           "real,copy-paste-own,gan,gan-fresh,copy-paste-own-fresh", "--sizes", "6", "--ratios",
+                           "0.5", "--seeds", "0",
                            "--steps", "2", "--scale", "data", "--overlays", "mask", "--budget", budget,
                            "--match", "blur,haze,noise", "--grid", "2", "--keep-realistic", "0.5",
                            "--update-occluded", "--min-contrast", "5", "--real-tail", "0.5", "--box-grow", "1.33",
@@ -115,6 +116,8 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     looks = "blur_match,noise_match,haze_match,grid=2,update_occluded,min_contrast=5.0,box_grow=1.33"
     assert f"| copy-paste-own[scale=data,{looks},overlays=mask] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     assert f"| gan[scale=data,{looks}] | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    own_fresh = f"copy-paste-own-fresh[scale=data,{looks},overlays=mask]"
+    assert f"| {own_fresh} | 6 | 0.5 | 6 | 1 |" in proc.stdout
     runs = {json.loads(p.read_text())["arm"]: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
     assert runs["real"]["steps"] == 2  # 6 real frames; a mix holds 12 items: on top, it trains twice as long
     assert runs[f"gan[scale=data,{looks}]"]["steps"] == synthetic_steps
@@ -125,6 +128,8 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     assert recipe["budget"] == budget and recipe["real_tail"] == 0.5
     assert "last 0.5 of the steps on the real frames alone" in (out / "results.md").read_text()
     assert "own frames" in recipe["arms"][f"copy-paste-own[scale=data,{looks},overlays=mask]"]
+    assert "fresh:the run's own frames (grabcut, overlays mask)" in recipe["arms"][own_fresh]
+    assert runs[own_fresh]["steps"] == synthetic_steps and runs[own_fresh]["real_tail_steps"] == synthetic_steps // 2
     assert "the most realistic 0.5 by CropDataset" in recipe["arms"][f"gan-fresh[scale=data,{looks},keep=0.5]"]
 
 
@@ -224,3 +229,35 @@ def test_ablate_pastes_distractors_of_another_class_in_the_fresh_arms(tmp_path):
                           (["--arms", "real,gan", "--distractors", "bag"], "fresh arms only")):
         proc = subprocess.run([*common, *args], capture_output=True, text=True, timeout=300)
         assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
+
+
+def test_fresh_own_frame_copy_paste_cuts_its_bank_from_the_runs_frames_only(tmp_path):
+    """copy-paste-own-fresh (FreshArm(own_frames=True)): each run pastes the cut-outs of its own frames, new draws
+    every epoch, never an object of a frame it was not given; frames without the label's objects get a clear
+    error, and the recipe records where the cut-outs came from."""
+    from torch.utils.data import Subset
+
+    from marinegan.evaluate.ablation import FreshArm
+
+    real = VocDataset(_loosely_labelled(tmp_path / "voc"), classes=["plastic"])
+    arm = FreshArm(label="plastic", own_frames=True)
+    assert "the run's own frames (grabcut, overlays skip)" in arm.describe()
+    for frames in ([0], [0, 2]):
+        run = Subset(real, frames)
+        run.classes = real.classes  # as ablate's seeded subsets keep them
+        synthetic = arm(run, 4, seed=0)
+        own = object_crops(run, 64, alpha="grabcut", progress=False).images
+        assert torch.equal(synthetic.paste.bank.sprites(0), own) and len(own) == len(frames)
+        image, target = synthetic[1]
+        assert target["pasted"] >= 1 and target["synthetic"]
+    with pytest.raises(ConfigError, match="realism filter"):
+        FreshArm(label="plastic", own_frames=True, keep=0.5, judge=own)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    from PIL import Image
+    from test_voc import voc_xml
+
+    Image.new("RGB", (100, 100), (100, 100, 100)).save(empty / "e.png")
+    (empty / "e.xml").write_text(voc_xml("e.png", (100, 100), [("bio", 10, 10, 40, 40)]))
+    with pytest.raises(DataError, match="frames hold no object to cut out for own-frame copy-paste .* use more"):
+        arm(VocDataset(empty, classes=["plastic", "bio"]), 4, seed=0)

@@ -40,7 +40,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 from tqdm.auto import tqdm
 
-from marinegan.errors import ConfigError
+from marinegan.errors import ConfigError, DataError
 from marinegan.evaluate.detection import (
     build_detector,
     check_detector,
@@ -88,6 +88,18 @@ def source_fingerprint(source: object) -> str:
     return fingerprint(getattr(source, "images", source))
 
 
+def own_frame_cutouts(backgrounds: Dataset, label: int | str | None, overlays: str = "skip") -> Dataset:
+    """The GrabCut cut-outs of ``label`` in a run's own frames (``object_crops(backgrounds, 64, alpha="grabcut")``),
+    what a user with only those frames can paste; a clear error when they hold none."""
+    from marinegan.data import object_crops
+
+    try:
+        return object_crops(backgrounds, 64, alpha="grabcut", label=label, overlays=overlays, progress=False)
+    except DataError as error:
+        raise DataError(f"the run's {len(backgrounds)} frames hold no object to cut out for own-frame copy-paste "
+                        f"({error}); use more frames (--sizes) or another arm") from None
+
+
 @dataclass
 class GanArm:
     """Synthetic arm: a generator's objects (``"default"``, a folder, a Hub id or a Generator) on real frames."""
@@ -131,11 +143,10 @@ class CopyPasteArm:
     overlays: str = "skip"
 
     def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
-        from marinegan.data import object_crops
         from marinegan.synth import CopyPasteDataset
 
-        cutouts = self.cutouts if self.cutouts is not None else object_crops(
-            backgrounds, 64, alpha="grabcut", label=self.label, overlays=self.overlays, progress=False)
+        cutouts = self.cutouts if self.cutouts is not None else own_frame_cutouts(backgrounds, self.label,
+                                                                                  self.overlays)
         return CopyPasteDataset(cutouts, length, backgrounds=backgrounds, seed=seed, label=self.label,
                                 options=self.options, materialize=True, progress=False)
 
@@ -156,7 +167,10 @@ class FreshArm:
     :class:`~marinegan.transforms.PastedDataset` item, composited live when read: the set holds as many
     items as a materialised arm, but a detector never sees the same composite twice. ``distractors``
     (cut-outs of other classes, e.g. ``object_crops(real, 64, alpha="grabcut", label="bio")``) adds 1 to
-    ``max_distractors`` of them to each item, without boxes.
+    ``max_distractors`` of them to each item, without boxes. ``own_frames=True`` ignores ``source`` and cuts the
+    bank from each run's own frames (``object_crops(backgrounds, 64, alpha="grabcut", label=label,
+    overlays=overlays)``): fresh copy-paste with only the frames a user has, the baseline that
+    :class:`CopyPasteArm` with ``cutouts=None`` is for fixed composites.
     """
 
     source: object = "default"
@@ -169,18 +183,24 @@ class FreshArm:
     device: str | torch.device = "auto"  # where the main process generates each epoch's bank
     distractors: object = None  # cut-outs of other classes, pasted without boxes (PasteObjects' distractors)
     max_distractors: int = 2
+    own_frames: bool = False
+    overlays: str = "skip"  # with own_frames: object_crops' overlays
 
     def __post_init__(self) -> None:
         from marinegan.transforms import SpriteBank
 
-        self.bank = SpriteBank(self.source, size=self.bank_size, keep=self.keep, judge=self.judge,
-                               device=self.device)
+        if self.own_frames and (self.keep not in (None, 1) or self.judge is not None):
+            raise ConfigError("FreshArm(own_frames=True) pastes real cut-outs: the realism filter (keep, judge) is "
+                              "for generated objects")
+        self.bank = None if self.own_frames else SpriteBank(self.source, size=self.bank_size, keep=self.keep,
+                                                             judge=self.judge, device=self.device)
         self.distractor_bank = None if self.distractors is None else SpriteBank(self.distractors)
         if self.distractor_bank is not None and self.distractor_bank.fixed is None:
             raise ConfigError("FreshArm's distractors must be cut-outs (object_crops(...)), not a generator")
-        self.keep = self.bank.keep  # the default resolved: 0.75 with a judge, else 1
+        self.keep = 1.0 if self.bank is None else self.bank.keep  # the default resolved: 0.75 with a judge, else 1
         if not self.name:
-            self.name = self.source if isinstance(self.source, str) else type(self.source).__name__
+            self.name = "own frames" if self.own_frames else \
+                self.source if isinstance(self.source, str) else type(self.source).__name__
 
     def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
         from marinegan.synth.dataset import resolve_label
@@ -191,15 +211,24 @@ class FreshArm:
         label = resolve_label(classes, self.label)
         options = self.options or PASTE_OPTIONS
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
-        bank = self.bank if self.bank.fixed is not None else \
-            SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge, device=self.device)
+        if self.bank is None:
+            bank = SpriteBank(own_frame_cutouts(backgrounds, label, self.overlays))
+        elif self.bank.fixed is not None:
+            bank = self.bank
+        else:
+            bank = SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge,
+                              device=self.device)
         paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed,
                              distractors=self.distractor_bank, max_distractors=self.max_distractors)
         return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
 
     def describe(self) -> str:
-        what = fingerprint(self.bank.fixed) if self.bank.fixed is not None else \
-            f"{self.name} weights {source_fingerprint(self.bank.generator)}"
+        if self.bank is None:
+            what = f"the run's own frames (grabcut, overlays {self.overlays})"
+        elif self.bank.fixed is not None:
+            what = fingerprint(self.bank.fixed)
+        else:
+            what = f"{self.name} weights {source_fingerprint(self.bank.generator)}"
         if self.keep < 1:
             what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {source_fingerprint(self.judge)}"
         if self.distractor_bank is not None:
