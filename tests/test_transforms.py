@@ -159,3 +159,26 @@ def test_distractors_are_pasted_without_boxes_and_leave_the_objects_where_they_w
     assert "distractors=1-3 of SpriteBank(5 cut-outs)" in repr(t)
     with pytest.raises(ConfigError, match="max_distractors"):
         paste(generator, distractors=others, max_distractors=0)
+
+
+def test_a_128px_resize_generator_trains_and_feeds_pasteobjects(frames, tmp_path):
+    """Issue 17's sharper-objects lever at toy size: a 128 px RGBA generator with resize upsampling trains, saves and
+    loads back, and 128 px objects go through the same SpriteBank and PasteObjects as the 64 px default's."""
+    from marinegan.train import TrainConfig, train_gan
+
+    config = DCGANConfig(image_size=128, channels=4, nz=8, ngf=4, ndf=4, upsample="resize")
+    objects = [torch.randint(0, 256, (4, 128, 128), dtype=torch.uint8) for _ in range(8)]
+    train_gan(objects, TrainConfig(model=config, steps=2, batch_size=4), tmp_path / "g128", device="cpu",
+              progress=False)
+    trained = Generator.from_pretrained(tmp_path / "g128" / "generator")
+    assert trained.config == config
+    assert SpriteBank(trained, size=6, device="cpu").sprites(0).shape == (6, 4, 128, 128)
+    # two steps on noise leave every alpha at 0.5: paste a fresh one's objects, with alphas that vary (as above)
+    torch.manual_seed(0)
+    fresh = Generator(config)
+    with torch.no_grad():
+        fresh.main[-2].weight[3].mul_(20)  # the last convolution's alpha filter
+    paste = PasteObjects(SpriteBank(fresh, size=6, device="cpu"), label=1, p=1.0, seed=0)
+    results = [(image, *paste(image, target)) for image, target in (frames[i] for i in range(len(frames)))]
+    assert sum(new["pasted"] for _, _, new in results) >= 1
+    assert all(torch.equal(out, image) == (new["pasted"] == 0) for image, out, new in results)
