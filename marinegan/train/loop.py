@@ -163,6 +163,8 @@ def train_gan(
     elif (run_dir / CHECKPOINT_NAME).exists() or config_path.exists():
         raise ConfigError(f"{run_dir} already holds a training run; resume it (resume=True, --resume) "
                           "or choose a new folder")
+    if d.world > 1:
+        dist.barrier()  # every rank has checked the folder before rank 0 writes into it (else a late rank refuses)
     data = prepare_images(dataset, cfg.model.image_size, cfg.model.channels, progress=progress and d.main)
     data = data.to(dev)
     if d.main:
