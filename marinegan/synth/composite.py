@@ -189,10 +189,9 @@ def color_matched(rgb: np.ndarray, region: np.ndarray, visible: np.ndarray, stre
     if strength == 0:
         return rgb
     rgb = np.ascontiguousarray(rgb)
-    surround = np.array(cv2.mean(region)[:3])
-    own = np.array(cv2.mean(rgb, mask=visible.view(np.uint8))[:3])
-    gain = np.clip((surround + 8) / (own + 8), 0.5, 2.0) ** strength
-    return cv2.multiply(rgb, (*gain.tolist(), 0.0))
+    surround, own = cv2.mean(region), cv2.mean(rgb, mask=visible.view(np.uint8))
+    gain = [min(2.0, max(0.5, (s + 8) / (o + 8))) ** strength for s, o in zip(surround[:3], own[:3], strict=True)]
+    return cv2.multiply(rgb, (*gain, 0.0))
 
 
 def blend_region(rgb: np.ndarray, region: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -349,19 +348,19 @@ def paste_objects(
         regions.append((x0, y0, side))
     if options.update_occluded:
         boxes, kept = _visible_boxes(shown, regions, kept, options.min_visible_area)
+    if options.box_grow != 1:
+        boxes = [grown(b, options.box_grow, w, h) for b in boxes]
     box_tensor = torch.tensor(boxes, dtype=torch.float32) if boxes else torch.zeros(0, 4)
-    if options.box_grow != 1 and len(box_tensor):
-        box_tensor = grown(box_tensor, options.box_grow, w, h)
     return box_tensor, torch.tensor(kept, dtype=torch.long), regions
 
 
-def grown(boxes: torch.Tensor, factor: float, width: int, height: int) -> torch.Tensor:
-    """``boxes`` float ``(K, 4)`` XYXY widened and heightened ``factor`` times about their centres, clipped to
-    the ``width`` x ``height`` frame."""
-    centre, half = (boxes[:, :2] + boxes[:, 2:]) / 2, (boxes[:, 2:] - boxes[:, :2]) * factor / 2
-    out = torch.cat([centre - half, centre + half], 1)
-    return torch.stack([out[:, 0].clamp(0, width), out[:, 1].clamp(0, height),
-                        out[:, 2].clamp(0, width), out[:, 3].clamp(0, height)], 1)
+def grown(box: tuple[float, float, float, float], factor: float, width: int,
+          height: int) -> tuple[float, float, float, float]:
+    """An XYXY ``box`` widened and heightened ``factor`` times about its centre, clipped to the ``width`` x
+    ``height`` frame (plain floats: a handful of boxes per frame costs less than tensor calls)."""
+    x0, y0, x1, y1 = box
+    cx, cy, hw, hh = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * factor / 2, (y1 - y0) * factor / 2
+    return max(0.0, cx - hw), max(0.0, cy - hh), min(float(width), cx + hw), min(float(height), cy + hh)
 
 
 def _hide(shown: list[np.ndarray], regions: list[Region], visible: np.ndarray, x0: int, y0: int) -> None:
