@@ -8,6 +8,8 @@ burned-in ``timestamp`` skipped.
 
     python examples/train_default_generator.py --data ../shared/data/trash-icra19 --out runs/default --install
     python examples/train_default_generator.py --out runs/smoke --steps 5   # toy scenes: what CI runs
+    python examples/train_default_generator.py --data ../shared/data/trash-icra19 --out runs/g128 \
+        --image-size 128 --upsample resize                                   # sharper objects (on a GPU)
 
 Without ``--data`` it trains on marinegan's procedural toy scenes (``marinegan.toydata``), which is
 how the test-only toy generator was made.
@@ -49,13 +51,15 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path, help="run folder")
     parser.add_argument("--steps", type=int, default=RECIPE["steps"])
     parser.add_argument("--upsample", default=MODEL.upsample, help="transposed or resize")
+    parser.add_argument("--image-size", type=int, default=MODEL.image_size, choices=(64, 128),
+                        help="sprite side in pixels (128: sharper objects at about 7x the compute a step; a GPU job)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--install", action="store_true", help="copy the result into marinegan/pretrained/default")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = DCGANConfig(**{**MODEL.to_dict(), "upsample": args.upsample})
+    model = DCGANConfig(**{**MODEL.to_dict(), "upsample": args.upsample, "image_size": args.image_size})
 
     if args.data:
         real = open_dataset(args.data, "train", classes=CLASSES, ignore=IGNORED)
@@ -74,7 +78,7 @@ def main() -> None:
         description = ("object crops from 800 **procedural toy scenes** drawn by `marinegan.toydata.make_toy_yolo("
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient, not photographs.")
     description += (f" Reproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
-                    f"--steps {args.steps} --upsample {args.upsample} --install`.")
+                    f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}`.")
     cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps})
     result = train_gan(crops, cfg, args.out, data_description=description, data_license=terms, device="auto",
                        resume=args.resume)

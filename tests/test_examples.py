@@ -34,6 +34,7 @@ def test_train_default_generator_recipe(tmp_path):
     run("examples/train_default_generator.py", "--out", str(tmp_path / "run"), "--steps", "3", cwd=tmp_path)
     card = (tmp_path / "run" / "generator" / "README.md").read_text()
     assert "procedural toy scenes" in card and "not photographs" in card.replace("\n", " ")
+    assert "--upsample transposed --image-size 64`" in card, "the card says how to reproduce these weights"
 
 
 def test_push_to_hub_example(hub_server, tmp_path):  # noqa: ARG001 (HF_ENDPOINT points at it)
