@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument("--upsample", default=MODEL.upsample, help="transposed or resize")
     parser.add_argument("--image-size", type=int, default=MODEL.image_size, choices=(64, 128),
                         help="sprite side in pixels (128: sharper objects at about 7x the compute a step; a GPU job)")
+    parser.add_argument("--overlays", default="skip", choices=("skip", "mask"),
+                        help="cut-outs touching a burned-in timestamp: skip them (the default generator) or keep "
+                             "them with the overlay masked out of their alpha (about 2.4x the objects)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--install", action="store_true", help="copy the result into marinegan/pretrained/default")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -63,7 +66,7 @@ def main() -> None:
 
     if args.data:
         real = open_dataset(args.data, "train", classes=CLASSES, ignore=IGNORED)
-        crops = object_crops(real, size=model.image_size, alpha="grabcut", label="plastic")
+        crops = object_crops(real, size=model.image_size, alpha="grabcut", label="plastic", overlays=args.overlays)
         description = (f"{len(crops)} GrabCut cut-outs of the `plastic` boxes in {len(real)} training frames of "
                        f"{TRASH_ICRA19} Crop statistics: {crops.stats}.")
         terms = TERMS
@@ -78,7 +81,8 @@ def main() -> None:
         description = ("object crops from 800 **procedural toy scenes** drawn by `marinegan.toydata.make_toy_yolo("
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient, not photographs.")
     description += (f" Reproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
-                    f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}`.")
+                    f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}"
+                    + (f" --overlays {args.overlays}" if args.overlays != "skip" else "") + "`.")
     cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps})
     result = train_gan(crops, cfg, args.out, data_description=description, data_license=terms, device="auto",
                        resume=args.resume)
