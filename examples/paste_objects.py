@@ -32,6 +32,7 @@ def main() -> None:
     p.add_argument("--height", type=int, default=180, help="tile height in pixels")
     p.add_argument("--out", type=Path, default=Path("paste_objects.png"))
     args = p.parse_args()
+    torch.manual_seed(0)  # the flip after PasteObjects draws from torch's global generator: same picture every run
 
     paste = PasteObjects(SpriteBank(args.generator, size=256), label=1, p=1.0, seed=0)
     pipeline = v2.Compose([paste, v2.RandomHorizontalFlip(p=0.5)])
