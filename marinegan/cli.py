@@ -507,6 +507,11 @@ def ablate(
                                                   "the share KEEP most like REAL_TRAIN's cut-outs (realism filter); "
                                                   "1: no filter")
                               ] = 0.75,
+    judge: Annotated[str, typer.Option(help="gan-fresh's realism judge (with --keep-realistic below 1): cutouts "
+                                       "(REAL_TRAIN's GrabCut cut-outs of --label, the realism score of "
+                                       "Kynkaanniemi et al.) or the folder of the Discriminator trained with MODEL "
+                                       "(a training run's discriminator/; keeps its highest logits, discriminator "
+                                       "rejection as in Azadi et al.)")] = "cutouts",
     jobs: Annotated[int, typer.Option(min=1, help="runs trained at once, each in its own process with cores/jobs "
                                       "threads (2 on a 2-core machine: 1 thread each)")] = 1,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
@@ -583,6 +588,11 @@ def ablate(
         raise typer.BadParameter(str(exc)) from None
     if not 0 < keep_realistic <= 1:
         raise typer.BadParameter(f"--keep-realistic must be a share in (0, 1], not {keep_realistic}")
+    by_discriminator = judge != "cutouts"
+    if by_discriminator and ("gan-fresh" not in arm_list or keep_realistic == 1):
+        raise typer.BadParameter("--judge picks what the gan-fresh arm's realism filter keeps: add gan-fresh to "
+                                 "--arms and set --keep-realistic below 1, or leave --judge out")
+    discriminator = _discriminator(judge) if by_discriminator else None  # before the data scan: fail fast
     distract_names = _names(distractors) or []
     if distract_names and set(arm_list) & {"gan", "copy-paste", "copy-paste-own"}:
         raise typer.BadParameter("--distractors is pasted by the fresh arms only: leave gan, copy-paste and "
@@ -595,7 +605,8 @@ def ablate(
     check_ratios(ratio_list, bool(set(arm_list) - {REAL}))  # before the cut-outs are made
     sources: dict = {}
     cutouts = None
-    if ({"copy-paste", "copy-paste-fresh"} & set(arm_list) or (keep_realistic < 1 and "gan-fresh" in arm_list)
+    judged_by_cutouts = keep_realistic < 1 and "gan-fresh" in arm_list and not by_discriminator
+    if ({"copy-paste", "copy-paste-fresh"} & set(arm_list) or judged_by_cutouts
             or (grow_from_data and set(arm_list) != {REAL})):
         from marinegan.data import object_crops
 
@@ -619,11 +630,20 @@ def ablate(
     if "gan-fresh" in arm_list:
         from marinegan.hub import load_generator
 
-        fresh_tag = option_tag(options, {**distract, **({"keep": keep_realistic} if keep_realistic < 1 else {})}
-                               or None)
-        sources[f"gan-fresh{fresh_tag}"] = FreshArm(load_generator(model, device="cpu", revision=revision),
-                                                    label=label, options=options, name=model, keep=keep_realistic,
-                                                    judge=cutouts if keep_realistic < 1 else None, device=device,
+        generator = load_generator(model, device="cpu", revision=revision)
+        filtered = {"keep": keep_realistic, **({"judge": "discriminator"} if by_discriminator else {})} \
+            if keep_realistic < 1 else {}
+        fresh_tag = option_tag(options, {**distract, **filtered} or None)
+        if discriminator is not None:
+            want = (generator.config.channels, generator.config.image_size)
+            have = (discriminator.config.channels, discriminator.config.image_size)
+            if want != have:
+                raise typer.BadParameter(f"--judge {judge} takes {have[0]}-channel {have[1]} px images but the "
+                                         f"generator makes {want[0]}-channel {want[1]} px objects: use the "
+                                         "discriminator trained with it")
+        rater = discriminator if by_discriminator else cutouts if keep_realistic < 1 else None
+        sources[f"gan-fresh{fresh_tag}"] = FreshArm(generator, label=label, options=options, name=model,
+                                                    keep=keep_realistic, judge=rater, device=device,
                                                     distractors=distractor_crops)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
@@ -638,6 +658,20 @@ def ablate(
                           baseline=REAL in arm_list, out_dir=out, device=device)
     typer.echo((out / "results.md").read_text())
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
+
+
+def _discriminator(folder: str) -> object:
+    """``--judge FOLDER``: the Discriminator saved there, or in a training run's ``discriminator/``."""
+    from marinegan.hub import CONFIG_NAME
+    from marinegan.models.dcgan import Discriminator
+
+    path = Path(folder)
+    if (path / "discriminator" / CONFIG_NAME).is_file():  # a training run's folder
+        path = path / "discriminator"
+    if not (path / CONFIG_NAME).is_file():
+        raise typer.BadParameter(f"--judge takes cutouts or a discriminator's folder; {folder} holds no {CONFIG_NAME}: "
+                                 "give the discriminator/ folder of the run that trained the generator")
+    return Discriminator.from_pretrained(path, device="cpu")
 
 
 @app.command()

@@ -231,6 +231,39 @@ def test_ablate_pastes_distractors_of_another_class_in_the_fresh_arms(tmp_path):
         assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
 
 
+def test_ablate_filters_generated_objects_by_the_generators_own_discriminator(tmp_path):
+    """--judge RUN: the gan-fresh arm keeps the objects its discriminator (saved beside the generator by training)
+    rates most real, named in the arm; a judge that cannot rate the generator's objects, or that nothing would use,
+    is refused in one line before any training."""
+    from marinegan import DCGANConfig, Discriminator, Generator
+
+    torch.manual_seed(0)
+    config = DCGANConfig(image_size=32, channels=4, ngf=8, ndf=8, nz=16)
+    Generator(config).save_pretrained(tmp_path / "run" / "generator")
+    Discriminator(config).save_pretrained(tmp_path / "run" / "discriminator")
+    Discriminator(DCGANConfig(image_size=64, channels=4, ndf=8)).save_pretrained(tmp_path / "other")
+    train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
+    val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
+    out = tmp_path / "abl"
+    common = [sys.executable, "-m", "marinegan", "ablate", str(train), str(val), str(tmp_path / "run" / "generator"),
+              "--arms", "gan-fresh", "--sizes", "6", "--seeds", "0", "--steps", "2", "--image-size", "64",
+              "--val-size", "3", "--box-grow", "1", "--out", str(out), "--device", "cpu"]
+    proc = subprocess.run([*common, "--keep-realistic", "0.5", "--judge", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    arm = "gan-fresh[scale=0.2-0.7,keep=0.5,judge=discriminator]"
+    assert f"| {arm} | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    assert "the most realistic 0.5 by Discriminator" in json.loads((out / "ablation.json").read_text())["arms"][arm]
+    for args, message in ((["--keep-realistic", "1", "--judge", str(tmp_path / "run")], "set --keep-realistic below 1"),
+                          (["--keep-realistic", "0.5", "--judge", str(tmp_path / "nowhere")], "holds no config.json"),
+                          (["--keep-realistic", "0.5", "--judge", str(tmp_path / "other")],
+                           "takes 4-channel 64 px images but the generator makes 4-channel 32 px objects")):
+        bad = subprocess.run([*common[:-4], "--out", str(tmp_path / "bad"), "--device", "cpu", *args],
+                             capture_output=True, text=True, timeout=300)
+        assert bad.returncode != 0 and message in bad.stderr, bad.stderr[-2000:]
+        assert not (tmp_path / "bad" / "runs").exists()
+
+
 def test_fresh_own_frame_copy_paste_cuts_its_bank_from_the_runs_frames_only(tmp_path):
     """copy-paste-own-fresh (FreshArm(own_frames=True)): each run pastes the cut-outs of its own frames, new draws
     every epoch, never an object of a frame it was not given; frames without the label's objects get a clear
