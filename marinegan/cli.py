@@ -535,9 +535,9 @@ def ablate(
     and with the torchvision trainer the last quarter of the synthetic arms' steps on real frames alone
     (--real-tail 0.25) and every run's gradients clipped (--clip-grad 20). Compositing that differs from
     CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
-    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --overlays and --distractors name the
-    arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]), so attempts join one folder and
-    table; leave real out of --arms to add arms to a folder whose real runs exist.
+    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --judge, --overlays and
+    --distractors name the arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]), so attempts
+    join one folder and table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, check_ratios, option_tag
