@@ -385,7 +385,9 @@ def mix(
     typer.echo(f"wrote {c['total']} samples ({c['real']} real, {c['synthetic']} synthetic) as {format} to {out}")
 
 
-ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-fresh", "copy-paste-own-fresh")
+ARMS = ("real", "copy-paste", "copy-paste-own", "gan", "gan-fresh", "copy-paste-fresh", "copy-paste-own-fresh",
+        "gan+copy-paste-fresh")
+GENERATED_FRESH = ("gan-fresh", "gan+copy-paste-fresh")  # the arms that generate new objects every epoch
 APPEARANCE = ("blur", "haze", "noise")  # --match: CompositeOptions' <name>_match
 
 
@@ -430,7 +432,8 @@ def ablate(
     arms: Annotated[str, typer.Option(help="comma-separated arms: real (the baseline), copy-paste (cut-outs of every "
                                       "training frame), copy-paste-own (cut-outs of each run's own frames), gan; "
                                       "gan-fresh, copy-paste-fresh and copy-paste-own-fresh paste new objects "
-                                      "every epoch")
+                                      "every epoch; gan+copy-paste-fresh draws them from the cut-outs and as many "
+                                      "new generated objects")
                     ] = "real,gan-fresh,copy-paste-fresh",
     ratios: Annotated[str, typer.Option(help="comma-separated synthetic fractions of each synthetic arm")
                       ] = "0.5",
@@ -527,7 +530,8 @@ def ablate(
     generator trained on REAL_TRAIN learned from); copy-paste-own cuts them from each run's own frames
     only (what a user with those frames can do without a generator); the gan arm pastes MODEL's objects. The
     -fresh arms paste new objects every epoch: gan-fresh MODEL's, copy-paste-fresh REAL_TRAIN's cut-outs,
-    copy-paste-own-fresh the run's own frames' cut-outs.
+    copy-paste-own-fresh the run's own frames' cut-outs, gan+copy-paste-fresh REAL_TRAIN's cut-outs and as
+    many of MODEL's (each object real or generated with even odds: does a generator add to copy-paste?).
     All paste onto the run's own real frames, with the same counts, placement and blending. The defaults are
     the best recipe of docs/results.md (its ten-seed test, seeds 33-42: the cut-out arm above real-only, the
     GAN arm not shown to be): real, gan-fresh and copy-paste-fresh at ratio 0.5 and --scale 0.2,0.7, boxes
@@ -589,7 +593,8 @@ def ablate(
     if not 0 < keep_realistic <= 1:
         raise typer.BadParameter(f"--keep-realistic must be a share in (0, 1], not {keep_realistic}")
     by_discriminator = judge != "cutouts"
-    if by_discriminator and ("gan-fresh" not in arm_list or keep_realistic == 1):
+    generated_fresh = [a for a in GENERATED_FRESH if a in arm_list]
+    if by_discriminator and (not generated_fresh or keep_realistic == 1):
         raise typer.BadParameter("--judge picks what the gan-fresh arm's realism filter keeps: add gan-fresh to "
                                  "--arms and set --keep-realistic below 1, or leave --judge out")
     discriminator = _discriminator(judge) if by_discriminator else None  # before the data scan: fail fast
@@ -605,8 +610,8 @@ def ablate(
     check_ratios(ratio_list, bool(set(arm_list) - {REAL}))  # before the cut-outs are made
     sources: dict = {}
     cutouts = None
-    judged_by_cutouts = keep_realistic < 1 and "gan-fresh" in arm_list and not by_discriminator
-    if ({"copy-paste", "copy-paste-fresh"} & set(arm_list) or judged_by_cutouts
+    judged_by_cutouts = keep_realistic < 1 and generated_fresh and not by_discriminator
+    if ({"copy-paste", "copy-paste-fresh", "gan+copy-paste-fresh"} & set(arm_list) or judged_by_cutouts
             or (grow_from_data and set(arm_list) != {REAL})):
         from marinegan.data import object_crops
 
@@ -627,13 +632,12 @@ def ablate(
     if "copy-paste-own-fresh" in arm_list:
         sources[f"copy-paste-own-fresh{cut_tag}"] = FreshArm(label=label, options=options, own_frames=True,
                                                              overlays=overlays, distractors=distractor_crops)
-    if "gan-fresh" in arm_list:
+    if generated_fresh:
         from marinegan.hub import load_generator
 
         generator = load_generator(model, device="cpu", revision=revision)
         filtered = {"keep": keep_realistic, **({"judge": "discriminator"} if by_discriminator else {})} \
             if keep_realistic < 1 else {}
-        fresh_tag = option_tag(options, {**distract, **filtered} or None)
         if discriminator is not None:
             want = (generator.config.channels, generator.config.image_size)
             have = (discriminator.config.channels, discriminator.config.image_size)
@@ -642,9 +646,12 @@ def ablate(
                                          f"generator makes {want[0]}-channel {want[1]} px objects: use the "
                                          "discriminator trained with it")
         rater = discriminator if by_discriminator else cutouts if keep_realistic < 1 else None
-        sources[f"gan-fresh{fresh_tag}"] = FreshArm(generator, label=label, options=options, name=model,
-                                                    keep=keep_realistic, judge=rater, device=device,
-                                                    distractors=distractor_crops)
+        for arm in generated_fresh:  # gan+copy-paste-fresh: as many cut-outs as new objects in each epoch's bank
+            beside = {"cutouts": cutouts, "bank_size": len(cutouts)} if arm == "gan+copy-paste-fresh" else {}
+            pool = {"overlays": overlays} if beside and overlays != "skip" else {}
+            sources[arm + option_tag(options, {**pool, **distract, **filtered} or None)] = FreshArm(
+                generator, label=label, options=options, name=model, keep=keep_realistic, judge=rater,
+                device=device, distractors=distractor_crops, **beside)
     if "gan" in arm_list:
         sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
     tested = trainer == "torchvision"  # the trainer whose defaults a test chose (docs/results.md, seeds 33-42)

@@ -66,6 +66,9 @@ class SpriteBank:
         judge: real cut-outs (``object_crops(..., alpha="grabcut")``, the recipe's judge) or the generator's
             :class:`~marinegan.Discriminator`; needed when ``keep < 1``.
         device: where the main process generates banks: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``.
+        cutouts: real cut-outs (generators only; ``object_crops(...)`` or uint8 ``(M, C, S, S)`` of the generator's
+            shape) put beside every epoch's generated objects: the bank is the ``M`` cut-outs then the ``size`` new
+            objects, so with ``size = M`` a paste draws a real or a generated object with even odds.
 
     Where a bank is made: :meth:`PasteObjects.set_epoch` (called by :func:`set_epoch` before each epoch's
     DataLoader iterator) makes the epoch's bank at once, in the main process and on ``device``; DataLoader
@@ -75,7 +78,8 @@ class SpriteBank:
     """
 
     def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256, *,
-                 keep: float | None = None, judge: object = None, device: str | torch.device = "auto") -> None:
+                 keep: float | None = None, judge: object = None, device: str | torch.device = "auto",
+                 cutouts: object = None) -> None:
         from marinegan.models.dcgan import Generator
 
         images = getattr(source, "images", source)
@@ -100,6 +104,17 @@ class SpriteBank:
 
             g = source if isinstance(source, Generator) else load_generator(source, device="cpu")
             self.generator, self.fixed = g.cpu().eval(), None
+        self.cutouts = None if cutouts is None else getattr(cutouts, "images", cutouts)
+        if self.cutouts is not None:
+            if self.generator is None:
+                raise ConfigError("cutouts= adds real objects to a generator's bank; a bank of cut-outs takes them "
+                                  "as its source")
+            c = self.generator.config
+            shape = (c.channels, c.image_size, c.image_size)
+            if not isinstance(self.cutouts, torch.Tensor) or self.cutouts.dtype != torch.uint8 \
+                    or tuple(self.cutouts.shape[1:]) != shape or not len(self.cutouts):
+                raise ConfigError(f"cutouts= must be object_crops(...) or a non-empty uint8 tensor (M, C, S, S) of "
+                                  f"the generator's shape (C, S, S) = {shape}")
         self.device = resolve_device(device)
         self._cached: tuple[int, torch.Tensor] | None = None
         self._on_device: torch.nn.Module | None = None  # the generator's copy on `device` (main process only)
@@ -119,6 +134,8 @@ class SpriteBank:
                              for i in range(0, n, self.batch_size)])
             if n > self.size:  # the realism filter: the best `size`, in their generated order
                 out = out[realism_scores(out, self.judge).topk(self.size).indices.sort().values]
+            if self.cutouts is not None:
+                out = torch.cat([self.cutouts, out])
             self._cached = (epoch, out)
         return self._cached[1]
 
@@ -139,7 +156,8 @@ class SpriteBank:
 
     def __repr__(self) -> str:
         what = f"{len(self.fixed)} cut-outs" if self.fixed is not None else f"{self.size} generated per epoch" + (
-            f", the most realistic {self.keep:g}" if self.keep < 1 else "")
+            f", the most realistic {self.keep:g}" if self.keep < 1 else "") + (
+            f", beside {len(self.cutouts)} cut-outs" if self.cutouts is not None else "")
         return f"SpriteBank({what})"
 
 

@@ -264,6 +264,27 @@ def test_ablate_filters_generated_objects_by_the_generators_own_discriminator(tm
         assert not (tmp_path / "bad" / "runs").exists()
 
 
+def test_ablate_gan_plus_copy_paste_arm_draws_from_the_cutouts_and_as_many_generated_objects(tmp_path):
+    """gan+copy-paste-fresh: each epoch's bank is REAL_TRAIN's cut-outs beside as many new generated objects (the
+    realism filter applied to the generated ones), recorded in the recipe."""
+    import re
+
+    train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
+    val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
+    out = tmp_path / "abl"
+    proc = subprocess.run([sys.executable, "-m", "marinegan", "ablate", str(train), str(val), "default", "--arms",
+                           "gan+copy-paste-fresh", "--sizes", "6", "--seeds", "0", "--steps", "2", "--image-size",
+                           "64", "--val-size", "3", "--box-grow", "1", "--out", str(out), "--device", "cpu"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    arm = "gan+copy-paste-fresh[scale=0.2-0.7,keep=0.75]"
+    assert f"| {arm} | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    recipe = json.loads((out / "ablation.json").read_text())["arms"][arm]
+    assert "the most realistic 0.75 by CropDataset" in recipe
+    beside = re.search(r"beside (\d+) cut-outs", recipe)
+    assert beside and f"bank {beside.group(1)}:" in recipe, "as many generated objects per epoch as cut-outs"
+
+
 def test_fresh_own_frame_copy_paste_cuts_its_bank_from_the_runs_frames_only(tmp_path):
     """copy-paste-own-fresh (FreshArm(own_frames=True)): each run pastes the cut-outs of its own frames, new draws
     every epoch, never an object of a frame it was not given; frames without the label's objects get a clear

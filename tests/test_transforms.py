@@ -161,6 +161,27 @@ def test_distractors_are_pasted_without_boxes_and_leave_the_objects_where_they_w
         paste(generator, distractors=others, max_distractors=0)
 
 
+def test_a_bank_can_hold_real_cutouts_beside_each_epochs_generated_objects(generator, frames):
+    """SpriteBank(generator, cutouts=...): every epoch's bank is the cut-outs, unchanged, then the same new objects a
+    bank without them makes; pastes draw from both. A bank of cut-outs, or cut-outs of another shape, are refused."""
+    real = torch.zeros(6, 4, 32, 32, dtype=torch.uint8)
+    real[:, 1] = 200
+    real[:, 3, 8:24, 8:24] = 255
+    both, alone = SpriteBank(generator, size=6, cutouts=real), SpriteBank(generator, size=6)
+    for epoch in (0, 1):
+        bank = both.sprites(epoch)
+        assert torch.equal(bank[:6], real) and torch.equal(bank[6:], alone.sprites(epoch))
+    assert not torch.equal(both.sprites(0)[6:], both.sprites(1)[6:]), "new generated objects every epoch"
+    assert repr(both) == "SpriteBank(6 generated per epoch, beside 6 cut-outs)"
+    t = PasteObjects(both, label=1, p=1.0, seed=0)
+    pasted = [t(*frames[i])[1] for i in range(len(frames))]
+    assert sum(target["pasted"] for target in pasted) >= len(frames), "objects drawn from the joint bank"
+    with pytest.raises(ConfigError, match="a bank of cut-outs takes them as its source"):
+        SpriteBank(real, cutouts=real)
+    with pytest.raises(ConfigError, match=r"generator's shape \(C, S, S\) = \(4, 32, 32\)"):
+        SpriteBank(generator, cutouts=torch.zeros(3, 4, 64, 64, dtype=torch.uint8))
+
+
 def test_a_128px_resize_generator_trains_and_feeds_pasteobjects(frames, tmp_path):
     """Issue 17's sharper-objects lever at toy size: a 128 px RGBA generator with resize upsampling trains, saves and
     loads back, and 128 px objects go through the same SpriteBank and PasteObjects as the 64 px default's."""

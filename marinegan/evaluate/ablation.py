@@ -167,7 +167,9 @@ class FreshArm:
     :class:`~marinegan.transforms.PastedDataset` item, composited live when read: the set holds as many
     items as a materialised arm, but a detector never sees the same composite twice. ``distractors``
     (cut-outs of other classes, e.g. ``object_crops(real, 64, alpha="grabcut", label="bio")``) adds 1 to
-    ``max_distractors`` of them to each item, without boxes. ``own_frames=True`` ignores ``source`` and cuts the
+    ``max_distractors`` of them to each item, without boxes. ``cutouts`` (with a generator) puts real cut-outs beside
+    each epoch's generated objects (``SpriteBank(cutouts=...)``): with ``bank_size = len(cutouts)`` half the pasted
+    objects are real. ``own_frames=True`` ignores ``source`` and cuts the
     bank from each run's own frames (``object_crops(backgrounds, 64, alpha="grabcut", label=label,
     overlays=overlays)``): fresh copy-paste with only the frames a user has, the baseline that
     :class:`CopyPasteArm` with ``cutouts=None`` is for fixed composites.
@@ -185,15 +187,17 @@ class FreshArm:
     max_distractors: int = 2
     own_frames: bool = False
     overlays: str = "skip"  # with own_frames: object_crops' overlays
+    cutouts: object = None  # real cut-outs beside a generator's objects in every epoch's bank
 
     def __post_init__(self) -> None:
         from marinegan.transforms import SpriteBank
 
-        if self.own_frames and (self.keep not in (None, 1) or self.judge is not None):
-            raise ConfigError("FreshArm(own_frames=True) pastes real cut-outs: the realism filter (keep, judge) is "
-                              "for generated objects")
+        if self.own_frames and (self.keep not in (None, 1) or self.judge is not None or self.cutouts is not None):
+            raise ConfigError("FreshArm(own_frames=True) pastes the run's own cut-outs: the realism filter (keep, "
+                              "judge) and cutouts= are for a generator's objects")
         self.bank = None if self.own_frames else SpriteBank(self.source, size=self.bank_size, keep=self.keep,
-                                                             judge=self.judge, device=self.device)
+                                                             judge=self.judge, device=self.device,
+                                                             cutouts=self.cutouts)
         self.distractor_bank = None if self.distractors is None else SpriteBank(self.distractors)
         if self.distractor_bank is not None and self.distractor_bank.fixed is None:
             raise ConfigError("FreshArm's distractors must be cut-outs (object_crops(...)), not a generator")
@@ -217,7 +221,7 @@ class FreshArm:
             bank = self.bank
         else:
             bank = SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge,
-                              device=self.device)
+                              device=self.device, cutouts=self.cutouts)
         paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed,
                              distractors=self.distractor_bank, max_distractors=self.max_distractors)
         return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
@@ -231,6 +235,8 @@ class FreshArm:
             what = f"{self.name} weights {source_fingerprint(self.bank.generator)}"
         if self.keep < 1:
             what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {source_fingerprint(self.judge)}"
+        if self.bank is not None and self.bank.cutouts is not None:
+            what += f" beside {len(self.bank.cutouts)} cut-outs {fingerprint(self.bank.cutouts)}"
         if self.distractor_bank is not None:
             fixed = self.distractor_bank.fixed
             what += f" with 1-{self.max_distractors} of {len(fixed)} distractors {fingerprint(fixed)}"
