@@ -510,7 +510,8 @@ def ablate(
                                                   "the share KEEP most like REAL_TRAIN's cut-outs (realism filter); "
                                                   "1: no filter")
                               ] = 0.75,
-    judge: Annotated[str, typer.Option(help="gan-fresh's realism judge (with --keep-realistic below 1): cutouts "
+    judge: Annotated[str, typer.Option(help="the generated objects' realism judge (gan-fresh and "
+                                       "gan+copy-paste-fresh, with --keep-realistic below 1): cutouts "
                                        "(REAL_TRAIN's GrabCut cut-outs of --label, the realism score of "
                                        "Kynkaanniemi et al.) or the folder of the Discriminator trained with MODEL "
                                        "(a training run's discriminator/; keeps its highest logits, discriminator "
@@ -595,8 +596,9 @@ def ablate(
     by_discriminator = judge != "cutouts"
     generated_fresh = [a for a in GENERATED_FRESH if a in arm_list]
     if by_discriminator and (not generated_fresh or keep_realistic == 1):
-        raise typer.BadParameter("--judge picks what the gan-fresh arm's realism filter keeps: add gan-fresh to "
-                                 "--arms and set --keep-realistic below 1, or leave --judge out")
+        raise typer.BadParameter("--judge picks what the generated objects' realism filter keeps: add gan-fresh "
+                                 "(or gan+copy-paste-fresh) to --arms and set --keep-realistic below 1, or leave "
+                                 "--judge out")
     discriminator = _discriminator(judge) if by_discriminator else None  # before the data scan: fail fast
     distract_names = _names(distractors) or []
     if distract_names and set(arm_list) & {"gan", "copy-paste", "copy-paste-own"}:
