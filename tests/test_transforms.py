@@ -163,7 +163,8 @@ def test_distractors_are_pasted_without_boxes_and_leave_the_objects_where_they_w
 
 def test_a_bank_can_hold_real_cutouts_beside_each_epochs_generated_objects(generator, frames):
     """SpriteBank(generator, cutouts=...): every epoch's bank is the cut-outs, unchanged, then the same new objects a
-    bank without them makes; pastes draw from both. A bank of cut-outs, or cut-outs of another shape, are refused."""
+    bank without them makes, and PasteObjects pastes from it. A bank of cut-outs given cut-outs, or cut-outs of another
+    shape, are refused."""
     real = torch.zeros(6, 4, 32, 32, dtype=torch.uint8)
     real[:, 1] = 200
     real[:, 3, 8:24, 8:24] = 255
@@ -175,7 +176,7 @@ def test_a_bank_can_hold_real_cutouts_beside_each_epochs_generated_objects(gener
     assert repr(both) == "SpriteBank(6 generated per epoch, beside 6 cut-outs)"
     t = PasteObjects(both, label=1, p=1.0, seed=0)
     pasted = [t(*frames[i])[1] for i in range(len(frames))]
-    assert sum(target["pasted"] for target in pasted) >= len(frames), "objects drawn from the joint bank"
+    assert sum(target["pasted"] for target in pasted) >= len(frames), "objects pasted from the joint bank"
     with pytest.raises(ConfigError, match="a bank of cut-outs takes them as its source"):
         SpriteBank(real, cutouts=real)
     with pytest.raises(ConfigError, match=r"generator's shape \(C, S, S\) = \(4, 32, 32\)"):
