@@ -640,13 +640,6 @@ def ablate(
         generator = load_generator(model, device="cpu", revision=revision)
         filtered = {"keep": keep_realistic, **({"judge": "discriminator"} if by_discriminator else {})} \
             if keep_realistic < 1 else {}
-        if discriminator is not None:
-            want = (generator.config.channels, generator.config.image_size)
-            have = (discriminator.config.channels, discriminator.config.image_size)
-            if want != have:
-                raise typer.BadParameter(f"--judge {judge} takes {have[0]}-channel {have[1]} px images but the "
-                                         f"generator makes {want[0]}-channel {want[1]} px objects: use the "
-                                         "discriminator trained with it")
         rater = discriminator if by_discriminator else cutouts if keep_realistic < 1 else None
         for arm in generated_fresh:  # gan+copy-paste-fresh: as many cut-outs as new objects in each epoch's bank
             beside = {"cutouts": cutouts, "bank_size": len(cutouts)} if arm == "gan+copy-paste-fresh" else {}
@@ -669,14 +662,19 @@ def ablate(
     typer.echo(f"{len(result.runs)} runs; runs.csv, results.md and ablation.png in {out}")
 
 
+def _in_run(folder: Path, role: str) -> Path:
+    """``folder``, or its ``role`` model folder (``generator``, ``discriminator``) when it is a training run's."""
+    from marinegan.hub import CONFIG_NAME
+
+    return folder / role if (folder / role / CONFIG_NAME).is_file() else folder
+
+
 def _discriminator(folder: str) -> object:
     """``--judge FOLDER``: the Discriminator saved there, or in a training run's ``discriminator/``."""
     from marinegan.hub import CONFIG_NAME
     from marinegan.models.dcgan import Discriminator
 
-    path = Path(folder)
-    if (path / "discriminator" / CONFIG_NAME).is_file():  # a training run's folder
-        path = path / "discriminator"
+    path = _in_run(Path(folder), "discriminator")
     if not (path / CONFIG_NAME).is_file():
         raise typer.BadParameter(f"--judge takes cutouts or a discriminator's folder; {folder} holds no {CONFIG_NAME}: "
                                  "give the discriminator/ folder of the run that trained the generator")
@@ -729,9 +727,9 @@ def push(
     message: Annotated[str, typer.Option(help="commit message")] = "Upload marinegan generator",
 ) -> None:
     """Check a saved generator loads, then upload its folder (config, safetensors, model card) to the Hub."""
-    from marinegan.hub import CONFIG_NAME, load_generator, push_folder
+    from marinegan.hub import load_generator, push_folder
 
-    folder = model_dir / "generator" if (model_dir / "generator" / CONFIG_NAME).is_file() else model_dir
+    folder = _in_run(model_dir, "generator")
     load_generator(folder, device="cpu")  # refuses broken or mismatched folders before anything is sent
     url = push_folder(folder, repo_id, branch=branch, private=private, message=message)
     typer.echo(f"pushed {folder} to {repo_id}: {url}")

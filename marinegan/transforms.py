@@ -104,6 +104,7 @@ class SpriteBank:
 
             g = source if isinstance(source, Generator) else load_generator(source, device="cpu")
             self.generator, self.fixed = g.cpu().eval(), None
+            _check_judge(judge, g)
         self.cutouts = None if cutouts is None else getattr(cutouts, "images", cutouts)
         if self.cutouts is not None:
             if self.generator is None:
@@ -159,6 +160,18 @@ class SpriteBank:
             f", the most realistic {self.keep:g}" if self.keep < 1 else "") + (
             f", beside {len(self.cutouts)} cut-outs" if self.cutouts is not None else "")
         return f"SpriteBank({what})"
+
+
+def _check_judge(judge: object, generator: torch.nn.Module) -> None:
+    """A Discriminator judge must take ``generator``'s objects: refused when the bank is made, not epochs later."""
+    from marinegan.models.dcgan import Discriminator
+
+    if isinstance(judge, Discriminator):
+        want = (generator.config.channels, generator.config.image_size)
+        have = (judge.config.channels, judge.config.image_size)
+        if want != have:
+            raise ConfigError(f"the judge takes {have[0]}-channel {have[1]} px images but the generator makes "
+                              f"{want[0]}-channel {want[1]} px objects: use the discriminator trained with it")
 
 
 class PasteObjects(torch.nn.Module):
