@@ -402,8 +402,8 @@ def _grow_from(cutouts: CropDataset, options: CompositeOptions) -> CompositeOpti
 
 
 def _distractor_crops(names: list[str], label: str | None, real_train: str, split: str | None, on_error: str,
-                      train_ds, ignore: str | None, overlays: str) -> torch.Tensor:
-    """GrabCut cut-outs (uint8 ``(N, 4, 64, 64)``) of REAL_TRAIN's objects of the classes ``names``: classes of
+                      train_ds, ignore: str | None, overlays: str, side: int) -> torch.Tensor:
+    """GrabCut cut-outs (uint8 ``(N, 4, side, side)``) of REAL_TRAIN's objects of the classes ``names``: classes of
     ``train_ds``, or names it ignores (VOC), read again with those as its classes."""
     import torch
 
@@ -420,7 +420,7 @@ def _distractor_crops(names: list[str], label: str | None, real_train: str, spli
     if not set(names) <= set(present):  # ignored names: a view of REAL_TRAIN with them as its classes
         others = sorted((set(present) | set(ignored)) - set(names))
         ds = _open(real_train, split, on_error, ",".join(names), ",".join(others))
-    return torch.cat([object_crops(ds, 64, alpha="grabcut", label=n, overlays=overlays).images for n in names])
+    return torch.cat([object_crops(ds, side, alpha="grabcut", label=n, overlays=overlays).images for n in names])
 
 
 @app.command()
@@ -483,6 +483,9 @@ def ablate(
                          ] = 0.5,
     overlays: Annotated[str, typer.Option(help="cut-outs whose crop touches an ignored box (timestamp): skip them, "
                                           "or mask the overlay out of them")] = "skip",
+    cutout_size: Annotated[int, typer.Option(min=8, help="side in pixels of REAL_TRAIN's cut-outs (the copy-paste "
+                                             "arms, the realism judge, --distractors): 64, the default generator's "
+                                             "sprite side; a 128 px generator's copy-paste baseline is 128")] = 64,
     budget: Annotated[str, typer.Option(help="with --steps: equal (every run --steps steps) or real-epochs "
                                         "(synthetic samples on top: a mix trains longer, each real frame seen as "
                                         "often as in the real arm)")] = "equal",
@@ -540,12 +543,20 @@ def ablate(
     and with the torchvision trainer the last quarter of the synthetic arms' steps on real frames alone
     (--real-tail 0.25) and every run's gradients clipped (--clip-grad 20). Compositing that differs from
     CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
-    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --judge, --overlays and
-    --distractors name the arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]), so attempts
+    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --judge, --overlays, --distractors
+    and --cutout-size name the arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]), so attempts
     join one folder and table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
-    from marinegan.evaluate.ablation import REAL, CopyPasteArm, FreshArm, GanArm, check_ratios, option_tag
+    from marinegan.evaluate.ablation import (
+        CUTOUT_SIDE,
+        REAL,
+        CopyPasteArm,
+        FreshArm,
+        GanArm,
+        check_ratios,
+        option_tag,
+    )
     from marinegan.evaluate.detection import check_detector
     from marinegan.optional import require
     from marinegan.synth.composite import CompositeOptions
@@ -600,6 +611,15 @@ def ablate(
                                  "(or gan+copy-paste-fresh) to --arms and set --keep-realistic below 1, or leave "
                                  "--judge out")
     discriminator = _discriminator(judge) if by_discriminator else None  # before the data scan: fail fast
+    generator = None
+    if generated_fresh:
+        from marinegan.hub import load_generator
+
+        generator = load_generator(model, device="cpu", revision=revision)
+        sprite = generator.config.image_size
+        if "gan+copy-paste-fresh" in generated_fresh and sprite != cutout_size:
+            raise typer.BadParameter(f"--arms gan+copy-paste-fresh puts cut-outs beside {model}'s {sprite} px "
+                                     f"objects, so they must be {sprite} px too: pass --cutout-size {sprite}")
     distract_names = _names(distractors) or []
     if distract_names and set(arm_list) & {"gan", "copy-paste", "copy-paste-own"}:
         raise typer.BadParameter("--distractors is pasted by the fresh arms only: leave gan, copy-paste and "
@@ -608,7 +628,7 @@ def ablate(
     train_ds = _open(real_train, train_split, on_error, classes, ignore)
     val_ds = _open(real_val, val_split, on_error, classes, ignore, prefer="val")
     distractor_crops = _distractor_crops(distract_names, label, real_train, train_split, on_error, train_ds, ignore,
-                                         overlays) if distract_names else None
+                                         overlays, cutout_size) if distract_names else None
     check_ratios(ratio_list, bool(set(arm_list) - {REAL}))  # before the cut-outs are made
     sources: dict = {}
     cutouts = None
@@ -617,11 +637,13 @@ def ablate(
             or (grow_from_data and set(arm_list) != {REAL})):
         from marinegan.data import object_crops
 
-        cutouts = object_crops(train_ds, 64, alpha="grabcut", label=label, overlays=overlays)
+        cutouts = object_crops(train_ds, cutout_size, alpha="grabcut", label=label, overlays=overlays)
     if cutouts is not None and grow_from_data:  # real-only pastes nothing, so it measures nothing
         options = _grow_from(cutouts, options)
     tag = option_tag(options)
-    cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract} or None)
+    side = {"side": cutout_size} if cutout_size != CUTOUT_SIDE else {}  # arms that paste or judge by cut-outs
+    cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract, **side}
+                         or None)
     if cutouts is not None:
         if "copy-paste" in arm_list:
             sources[f"copy-paste{cut_tag}"] = CopyPasteArm(cutouts, label=label, options=options,
@@ -630,21 +652,21 @@ def ablate(
             sources[f"copy-paste-fresh{cut_tag}"] = FreshArm(cutouts, label=label, options=options,
                                                              distractors=distractor_crops)
     if "copy-paste-own" in arm_list:
-        sources[f"copy-paste-own{cut_tag}"] = CopyPasteArm(None, label=label, options=options, overlays=overlays)
+        sources[f"copy-paste-own{cut_tag}"] = CopyPasteArm(None, label=label, options=options, overlays=overlays,
+                                                           cutout_size=cutout_size)
     if "copy-paste-own-fresh" in arm_list:
         sources[f"copy-paste-own-fresh{cut_tag}"] = FreshArm(label=label, options=options, own_frames=True,
-                                                             overlays=overlays, distractors=distractor_crops)
+                                                             overlays=overlays, distractors=distractor_crops,
+                                                             cutout_size=cutout_size)
     if generated_fresh:
-        from marinegan.hub import load_generator
-
-        generator = load_generator(model, device="cpu", revision=revision)
         filtered = {"keep": keep_realistic, **({"judge": "discriminator"} if by_discriminator else {})} \
             if keep_realistic < 1 else {}
         rater = discriminator if by_discriminator else cutouts if keep_realistic < 1 else None
         for arm in generated_fresh:  # gan+copy-paste-fresh: as many cut-outs as new objects in each epoch's bank
             beside = {"cutouts": cutouts, "bank_size": len(cutouts)} if arm == "gan+copy-paste-fresh" else {}
             pool = {"overlays": overlays} if beside and overlays != "skip" else {}
-            sources[arm + option_tag(options, {**pool, **distract, **filtered} or None)] = FreshArm(
+            by_cutouts = side if beside or distract or judged_by_cutouts else {}
+            sources[arm + option_tag(options, {**pool, **distract, **filtered, **by_cutouts} or None)] = FreshArm(
                 generator, label=label, options=options, name=model, keep=keep_realistic, judge=rater,
                 device=device, distractors=distractor_crops, **beside)
     if "gan" in arm_list:

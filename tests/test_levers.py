@@ -285,6 +285,37 @@ def test_ablate_gan_plus_copy_paste_arm_draws_from_the_cutouts_and_as_many_gener
     assert beside and f"bank {beside.group(1)}:" in recipe, "as many generated objects per epoch as cut-outs"
 
 
+def test_ablate_cuts_the_copy_paste_objects_at_the_generators_side_with_cutout_size(tmp_path):
+    """--cutout-size S: REAL_TRAIN's cut-outs (and each run's own) are cut at S px, so a generator of another sprite
+    side gets a copy-paste baseline of its own resolution, and the arms say so in their names and recipes;
+    gan+copy-paste-fresh refuses cut-outs of another side than the generator's objects, in one line, before any
+    data is read."""
+    from marinegan import DCGANConfig, Generator, open_dataset
+    from marinegan.evaluate.ablation import fingerprint
+
+    torch.manual_seed(0)
+    Generator(DCGANConfig(image_size=32, channels=4, ngf=8, ndf=8, nz=16)).save_pretrained(tmp_path / "g32")
+    train = make_toy_yolo(tmp_path / "train", n=10, size=96, seed=0, single_class="plastic")
+    val = make_toy_yolo(tmp_path / "val", n=4, size=96, seed=1, single_class="plastic")
+    out = tmp_path / "abl"
+    common = [sys.executable, "-m", "marinegan", "ablate", str(train), str(val), str(tmp_path / "g32"), "--arms",
+              "copy-paste-fresh,copy-paste-own-fresh,gan+copy-paste-fresh", "--sizes", "6", "--seeds", "0",
+              "--steps", "2", "--image-size", "64", "--val-size", "3", "--box-grow", "1", "--device", "cpu"]
+    proc = subprocess.run([*common, "--cutout-size", "32", "--out", str(out)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recipes = json.loads((out / "ablation.json").read_text())["arms"]
+    cut32 = object_crops(open_dataset(train), 32, alpha="grabcut", progress=False).images
+    assert cut32.shape[-1] == 32
+    assert recipes["copy-paste-fresh[scale=0.2-0.7,side=32]"].startswith(f"fresh:{fingerprint(cut32)}, 32 px bank")
+    assert "(grabcut, overlays skip, 32 px)" in recipes["copy-paste-own-fresh[scale=0.2-0.7,side=32]"]
+    assert f"beside {len(cut32)} cut-outs {fingerprint(cut32)}" in \
+        recipes["gan+copy-paste-fresh[scale=0.2-0.7,keep=0.75,side=32]"]
+    bad = subprocess.run([*common, "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "pass --cutout-size 32" in bad.stderr, bad.stderr[-2000:]
+    assert "reading" not in bad.stderr and not (tmp_path / "bad").exists()
+
+
 def test_fresh_own_frame_copy_paste_cuts_its_bank_from_the_runs_frames_only(tmp_path):
     """copy-paste-own-fresh (FreshArm(own_frames=True)): each run pastes the cut-outs of its own frames, new draws
     every epoch, never an object of a frame it was not given; frames without the label's objects get a clear

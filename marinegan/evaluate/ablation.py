@@ -57,6 +57,8 @@ from marinegan.synth.composite import CompositeOptions
 from marinegan.transforms import PASTE_OPTIONS
 
 REAL = "real"
+CUTOUT_SIDE = 64
+"""The side in pixels of the cut-outs the copy-paste arms paste by default: the default generator's sprite side."""
 SyntheticFactory = Callable[[Dataset, int, int], Dataset]
 """``factory(backgrounds, length, seed)``: ``length`` synthetic samples composited onto ``backgrounds``."""
 
@@ -88,13 +90,14 @@ def source_fingerprint(source: object) -> str:
     return fingerprint(getattr(source, "images", source))
 
 
-def own_frame_cutouts(backgrounds: Dataset, label: int | str | None, overlays: str = "skip") -> Dataset:
-    """The GrabCut cut-outs of ``label`` in a run's own frames (``object_crops(backgrounds, 64, alpha="grabcut")``),
+def own_frame_cutouts(backgrounds: Dataset, label: int | str | None, overlays: str = "skip",
+                      side: int = CUTOUT_SIDE) -> Dataset:
+    """The GrabCut cut-outs of ``label`` in a run's own frames (``object_crops(backgrounds, side, alpha="grabcut")``),
     what a user with only those frames can paste; a clear error when they hold none."""
     from marinegan.data import object_crops
 
     try:
-        return object_crops(backgrounds, 64, alpha="grabcut", label=label, overlays=overlays, progress=False)
+        return object_crops(backgrounds, side, alpha="grabcut", label=label, overlays=overlays, progress=False)
     except DataError as error:
         raise DataError(f"the run's {len(backgrounds)} frames hold no object to cut out for own-frame copy-paste "
                         f"({error}); use more frames (--sizes) or another arm") from None
@@ -131,9 +134,9 @@ class GanArm:
 class CopyPasteArm:
     """Synthetic arm: real object cut-outs (``object_crops(..., alpha="grabcut")``) pasted on real frames.
 
-    ``cutouts=None`` cuts them from each run's own frames (``object_crops(backgrounds, 64, alpha="grabcut",
-    label=label, overlays=overlays)``): what a user with only those frames can do without a generator, and
-    so the baseline a generator pulled from the Hub must beat.
+    ``cutouts=None`` cuts them from each run's own frames (``object_crops(backgrounds, cutout_size,
+    alpha="grabcut", label=label, overlays=overlays)``): what a user with only those frames can do without a
+    generator, and so the baseline a generator pulled from the Hub must beat.
     """
 
     cutouts: Dataset | None = None
@@ -141,20 +144,21 @@ class CopyPasteArm:
     options: CompositeOptions | None = None
     source: str = "cut-outs"
     overlays: str = "skip"
+    cutout_size: int = CUTOUT_SIDE  # with cutouts=None: the side of the run's own cut-outs
 
     def __call__(self, backgrounds: Dataset, length: int, seed: int) -> Dataset:
         from marinegan.synth import CopyPasteDataset
 
         cutouts = self.cutouts if self.cutouts is not None else own_frame_cutouts(backgrounds, self.label,
-                                                                                  self.overlays)
+                                                                                  self.overlays, self.cutout_size)
         return CopyPasteDataset(cutouts, length, backgrounds=backgrounds, seed=seed, label=self.label,
                                 options=self.options, materialize=True, progress=False)
 
     def describe(self) -> str:
         if self.cutouts is None:
-            return f"copy-paste:the run's own frames (grabcut, overlays {self.overlays}):" \
+            return f"copy-paste:the run's own frames (grabcut, overlays {self.overlays}{_side(self.cutout_size)}):" \
                    f"{self.options or CompositeOptions()}"
-        pixels = source_fingerprint(self.cutouts)
+        pixels = source_fingerprint(self.cutouts) + _side(getattr(self.cutouts, "images", self.cutouts).shape[-1])
         return f"copy-paste:{len(self.cutouts)} {self.source} {pixels}:{self.options or CompositeOptions()}"
 
 
@@ -170,7 +174,7 @@ class FreshArm:
     ``max_distractors`` of them to each item, without boxes. ``cutouts`` (with a generator) puts real cut-outs beside
     each epoch's generated objects (``SpriteBank(cutouts=...)``): with ``bank_size = len(cutouts)`` half the pasted
     objects are real. ``own_frames=True`` ignores ``source`` and cuts the
-    bank from each run's own frames (``object_crops(backgrounds, 64, alpha="grabcut", label=label,
+    bank from each run's own frames (``object_crops(backgrounds, cutout_size, alpha="grabcut", label=label,
     overlays=overlays)``): fresh copy-paste with only the frames a user has, the baseline that
     :class:`CopyPasteArm` with ``cutouts=None`` is for fixed composites.
     """
@@ -187,6 +191,7 @@ class FreshArm:
     max_distractors: int = 2
     own_frames: bool = False
     overlays: str = "skip"  # with own_frames: object_crops' overlays
+    cutout_size: int = CUTOUT_SIDE  # with own_frames: the side of the run's own cut-outs
     cutouts: object = None  # real cut-outs beside a generator's objects in every epoch's bank
 
     def __post_init__(self) -> None:
@@ -216,7 +221,7 @@ class FreshArm:
         options = self.options or PASTE_OPTIONS
         sizes = BoxSizes.from_dataset(backgrounds, label) if options.scale == "data" else None
         if self.bank is None:
-            bank = SpriteBank(own_frame_cutouts(backgrounds, label, self.overlays))
+            bank = SpriteBank(own_frame_cutouts(backgrounds, label, self.overlays, self.cutout_size))
         elif self.bank.fixed is not None:
             bank = self.bank
         else:
@@ -228,9 +233,9 @@ class FreshArm:
 
     def describe(self) -> str:
         if self.bank is None:
-            what = f"the run's own frames (grabcut, overlays {self.overlays})"
+            what = f"the run's own frames (grabcut, overlays {self.overlays}{_side(self.cutout_size)})"
         elif self.bank.fixed is not None:
-            what = fingerprint(self.bank.fixed)
+            what = fingerprint(self.bank.fixed) + _side(self.bank.fixed.shape[-1])
         else:
             what = f"{self.name} weights {source_fingerprint(self.bank.generator)}"
         if self.keep < 1:
@@ -241,6 +246,11 @@ class FreshArm:
             fixed = self.distractor_bank.fixed
             what += f" with 1-{self.max_distractors} of {len(fixed)} distractors {fingerprint(fixed)}"
         return f"fresh:{what} bank {self.bank_size}:{self.options or PASTE_OPTIONS}"
+
+
+def _side(side: int) -> str:
+    """A cut-out side other than the default, for a recipe (the default's recipes predate the option)."""
+    return "" if side == CUTOUT_SIDE else f", {side} px"
 
 
 @dataclass
