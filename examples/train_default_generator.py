@@ -71,8 +71,10 @@ def main() -> None:
                        f"{TRASH_ICRA19} Crop statistics: {crops.stats}.")
         terms = TERMS
         found = find_data_terms(args.data)
-        if found.text:
-            description += f"\n\nFrom {', '.join(found.where)}:\n\n{found.text.strip()}"
+        if found.text:  # quoted, so the file's headings stay inside this section; named without this machine's path
+            names = ", ".join(Path(w).name for w in found.where)
+            quoted = "\n".join(f"> {line}".rstrip() for line in found.text.strip().splitlines())
+            description += f"\n\nThe dataset's terms, from its {names}:\n\n{quoted}"
     else:
         toy = make_toy_yolo(Path(tempfile.mkdtemp()) / "toy", n=800, size=128, seed=0)
         real = open_dataset(toy)
@@ -80,7 +82,7 @@ def main() -> None:
         terms = ""
         description = ("object crops from 800 **procedural toy scenes** drawn by `marinegan.toydata.make_toy_yolo("
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient, not photographs.")
-    description += (f" Reproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
+    description += (f"\n\nReproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
                     f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}"
                     + (f" --overlays {args.overlays}" if args.overlays != "skip" else "") + "`.")
     cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps})
