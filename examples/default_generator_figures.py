@@ -28,6 +28,8 @@ def main() -> None:
     p.add_argument("--generator", default="default")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--overlays", default="mask", choices=("mask", "skip"),
+                   help="the training cut-outs as the generator saw them (train_default_generator.py --overlays)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.run is not None:
@@ -35,7 +37,8 @@ def main() -> None:
             shutil.copy2(args.run / name, args.out / name)
     g = load_generator(args.generator, device="cpu")
     real = open_dataset(args.data, "train", classes=CLASSES, ignore=IGNORED)
-    crops = object_crops(real, size=g.config.image_size, alpha="grabcut", label="plastic", progress=False)
+    crops = object_crops(real, size=g.config.image_size, alpha="grabcut", label="plastic", overlays=args.overlays,
+                         progress=False)
     samples = to_uint8(g.generate(16, seed=args.seed))
     path = nearest_neighbour_picture(samples, crops.images, args.out / "nearest_neighbours.png",
                                      caption=f"{len(crops)} training cut-outs: Trash-ICRA19 (Fulton et al. 2019; "

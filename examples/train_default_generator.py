@@ -87,7 +87,7 @@ def main() -> None:
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient, not photographs.")
     description += (f"\n\nReproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
                     f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}"
-                    + f" --overlays {args.overlays}`.")
+                    + (f" --overlays {args.overlays}" if args.data else "") + "`.")  # toy scenes have no overlays
     cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps})
     result = train_gan(crops, cfg, args.out, data_description=description, data_license=terms, device="auto",
                        resume=args.resume)
