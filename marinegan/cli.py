@@ -537,8 +537,9 @@ def ablate(
     copy-paste-own-fresh the run's own frames' cut-outs, gan+copy-paste-fresh REAL_TRAIN's cut-outs and as
     many of MODEL's (each object real or generated with even odds: does a generator add to copy-paste?).
     All paste onto the run's own real frames, with the same counts, placement and blending. The defaults are
-    the best recipe of docs/results.md (its ten-seed test, seeds 33-42: the cut-out arm above real-only, the
-    GAN arm not shown to be): real, gan-fresh and copy-paste-fresh at ratio 0.5 and --scale 0.2,0.7, boxes
+    the best recipe of docs/results.md (its ten-seed tests, seeds 33-52: the cut-out arm above real-only, and
+    with the default generator trained on masked cut-outs the GAN arm too, by less): real, gan-fresh and
+    copy-paste-fresh at ratio 0.5 and --scale 0.2,0.7, boxes
     grown as loose as the labels (--box-grow data), the gan-fresh objects filtered with --keep-realistic 0.75,
     and with the torchvision trainer the last quarter of the synthetic arms' steps on real frames alone
     (--real-tail 0.25) and every run's gradients clipped (--clip-grad 20). Compositing that differs from
