@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader, Subset, get_worker_info
@@ -105,36 +103,6 @@ def test_set_epoch_makes_the_bank_once_in_the_main_process_for_every_worker(gene
         loader = DataLoader(ds, batch_size=4, num_workers=2, collate_fn=detection_collate)
         assert sum(t["pasted"] for _, ts in loader for t in ts) >= 8
         assert torch.equal(bank.sprites(epoch), SpriteBank(generator, size=16, device="cpu").sprites(epoch))
-
-
-class _OpenCVThreadsAfterPasting:
-    """Pastes into a frame, then reports the OpenCV thread count of the process that did it."""
-
-    def __init__(self, dataset, paste) -> None:
-        self.dataset, self.paste = dataset, paste
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, i):
-        self.paste(*self.dataset[i])
-        return cv2.getNumThreads()
-
-
-def test_pasting_in_a_dataloader_worker_runs_opencv_on_one_thread_and_leaves_the_main_process_alone(generator, frames):
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(4)  # what a worker inherits unless the compositor changes it
-    try:
-        ds = _OpenCVThreadsAfterPasting(frames, paste(generator, p=1.0))
-        assert ds[0] == 4
-        big = np.random.default_rng(0).integers(0, 255, (1000, 1000, 3), dtype=np.uint8)
-        for _ in range(3):  # workers forked while the main's OpenCV pool has threads: setNumThreads(1) in such a
-            # worker hangs about one time in four (setNumThreads(0) did not in 40 tries); a hang fails within a minute
-            cv2.GaussianBlur(cv2.resize(big, (300, 300), interpolation=cv2.INTER_AREA), (9, 9), 0)
-            assert list(DataLoader(ds, batch_size=None, num_workers=2, timeout=60)) == [1, 1]
-        assert ds[1] == 4 and cv2.getNumThreads() == 4  # the main process's own setting is kept
-    finally:
-        cv2.setNumThreads(before)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

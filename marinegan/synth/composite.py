@@ -21,14 +21,12 @@ gives the same image bit for bit.
 from __future__ import annotations
 
 import math
-import os
 import zlib
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import get_worker_info
 
 from marinegan.synth.appearance import add_noise, blur_to_match, defocus, hazed
 from marinegan.synth.placement import BoxSizes, content_region, covered_fraction
@@ -253,25 +251,6 @@ def _poisson(out: np.ndarray, rgb: np.ndarray, visible: np.ndarray, x0: int, y0:
     return cloned[y0 : y0 + side, x0 : x0 + side, ::-1]
 
 
-_SINGLE_THREADED_PID = 0  # the process (a DataLoader worker) whose OpenCV pool was set to one thread
-
-
-def single_opencv_thread_in_worker() -> None:
-    """In a DataLoader worker, run OpenCV on one thread, as PyTorch runs its own ops there (each worker calls
-    ``torch.set_num_threads(1)``). OpenCV's pool otherwise has a thread per core in every worker, and each worker's
-    sprite-sized resizes and blends are split across all of them. Done once per worker process; the main process's
-    setting is left as the user made it.
-
-    ``cv2.setNumThreads(0)`` (no thread pool at all), not ``1``: in a forked worker whose parent had used OpenCV's
-    pool, ``setNumThreads(1)`` waits forever for pool threads that the fork did not copy (seen with
-    opencv-python-headless 4.x; ``0`` returns at once)."""
-    global _SINGLE_THREADED_PID
-    pid = os.getpid()
-    if pid != _SINGLE_THREADED_PID and get_worker_info() is not None:
-        cv2.setNumThreads(0)
-        _SINGLE_THREADED_PID = pid
-
-
 def channels_last(background: torch.Tensor) -> np.ndarray:
     """A writable channels-last uint8 copy ``(H, W, 3)`` of a ``(3, H, W)`` image tensor."""
     if background.dtype != torch.uint8:
@@ -307,7 +286,6 @@ def paste_objects(
     flip (2 uniforms), then up to 10 placements (2 each, inside its cell with a grid); none is drawn for the
     appearance matches, so they leave every box where it was.
     """
-    single_opencv_thread_in_worker()
     h, w = out.shape[:2]
     short = min(h, w)
     boxes: list[tuple[float, float, float, float]] = []
