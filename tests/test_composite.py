@@ -255,6 +255,23 @@ def test_color_match_moves_the_object_towards_its_surroundings():
     assert np.array_equal(color_matched(rgb, region, visible, 0.0), rgb)
 
 
+def test_color_match_scales_every_level_of_each_channel_by_its_own_gain():
+    """The documented formula on all 256 levels of each channel, with a different gain per channel (one of them
+    saturating at 255): the look-up table must map each channel by its own gain, rounded and clipped."""
+    rng = np.random.default_rng(1)
+    rgb = np.stack([rng.permutation(256).astype(np.uint8) for _ in range(3)], axis=-1).reshape(16, 16, 3)
+    region = np.empty((16, 16, 3), np.uint8)
+    region[:] = (30, 120, 250)  # a dark, a mid and a bright channel around the object
+    visible = rng.random((16, 16)) < 0.7
+    own = [rgb[:, :, c][visible].mean() for c in range(3)]
+    for strength in (0.3, 1.0):
+        gain = [min(2.0, max(0.5, (r + 8) / (o + 8))) ** strength for r, o in zip((30, 120, 250), own, strict=True)]
+        want = np.clip(np.rint(rgb * np.array(gain)), 0, 255)
+        got = color_matched(rgb, region, visible, strength).astype(float)
+        assert np.abs(got - want).max() <= 1 and (got == want).mean() > 0.99  # 1: float rounding at .5 only
+        assert got[:, :, 0].max() < 255 < rgb[:, :, 2].max() * gain[2] and got[:, :, 2].max() == 255
+
+
 def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="blend='laplace'"):
         CompositeOptions(blend="laplace")
