@@ -112,6 +112,8 @@ def generate(
     nrow: Annotated[int, typer.Option(min=1, help="images per grid row")] = 8,
     batch_size: Annotated[int, typer.Option(min=1)] = 256,
     overwrite: Annotated[bool, typer.Option(help="replace an existing --out grid and --images-dir folder")] = False,
+    truncation: Annotated[float | None, typer.Option(help="latents within +-T standard deviations (BigGAN's "
+                                                     "truncation trick) [default: untruncated]")] = None,
     revision: RevisionOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
@@ -127,7 +129,7 @@ def generate(
     if images_dir is not None and images_dir.exists() and not overwrite:
         _new_folder(images_dir, "--images-dir")
     g = load_generator(model, device=device, revision=revision)
-    images = g.generate(n, seed=seed, batch_size=batch_size)
+    images = g.generate(n, seed=seed, batch_size=batch_size, truncation=truncation)
     if images_dir is not None:
         if images_dir.exists() and not images_dir.is_dir():
             raise typer.BadParameter(f"--images-dir {images_dir} is a file; choose a folder")
@@ -519,6 +521,10 @@ def ablate(
                                        "Kynkaanniemi et al.) or the folder of the Discriminator trained with MODEL "
                                        "(a training run's discriminator/; keeps its highest logits, discriminator "
                                        "rejection as in Azadi et al.)")] = "cutouts",
+    truncation: Annotated[float | None, typer.Option(help="gan, gan-fresh and gan+copy-paste-fresh: draw MODEL's "
+                                                     "latents within +-T standard deviations (BigGAN's truncation "
+                                                     "trick: more typical objects, less variety) [default: "
+                                                     "untruncated]")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="runs trained at once, each in its own process with cores/jobs "
                                       "threads (2 on a 2-core machine: 1 thread each)")] = 1,
     val_size: Annotated[int | None, typer.Option(min=1, help="score on this many validation frames, a seeded "
@@ -544,9 +550,9 @@ def ablate(
     and with the torchvision trainer the last quarter of the synthetic arms' steps on real frames alone
     (--real-tail 0.25) and every run's gradients clipped (--clip-grad 20). Compositing that differs from
     CompositeOptions' defaults (--blend, --scale, --color-match, --max-cover, --match, --grid,
-    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --judge, --overlays, --distractors
-    and --cutout-size name the arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]), so attempts
-    join one folder and table; leave real out of --arms to add arms to a folder whose real runs exist.
+    --update-occluded, --min-contrast, --box-grow), --keep-realistic below 1, --judge, --truncation, --overlays,
+    --distractors and --cutout-size name the arms after them (e.g. gan-fresh[scale=0.2-0.7,box_grow=1.33,keep=0.75]),
+    so attempts join one folder and table; leave real out of --arms to add arms to a folder whose real runs exist.
     """
     from marinegan.evaluate import ablate as run_ablation
     from marinegan.evaluate.ablation import (
@@ -605,6 +611,11 @@ def ablate(
         raise typer.BadParameter(str(exc)) from None
     if not 0 < keep_realistic <= 1:
         raise typer.BadParameter(f"--keep-realistic must be a share in (0, 1], not {keep_realistic}")
+    if truncation is not None and not (0 < truncation < float("inf") and {"gan", *GENERATED_FRESH} & set(arm_list)):
+        raise typer.BadParameter(f"--truncation {truncation:g} shapes the latents of MODEL's objects: give a positive "
+                                 "number of standard deviations (e.g. 1) and a generator arm (gan, gan-fresh, "
+                                 "gan+copy-paste-fresh), or leave it out")
+    truncated = {} if truncation is None else {"trunc": f"{truncation:g}"}
     by_discriminator = judge != "cutouts"
     generated_fresh = [a for a in GENERATED_FRESH if a in arm_list]
     if by_discriminator and (not generated_fresh or keep_realistic == 1):
@@ -641,7 +652,6 @@ def ablate(
         cutouts = object_crops(train_ds, cutout_size, alpha="grabcut", label=label, overlays=overlays)
     if cutouts is not None and grow_from_data:  # real-only pastes nothing, so it measures nothing
         options = _grow_from(cutouts, options)
-    tag = option_tag(options)
     side = {"side": cutout_size} if cutout_size != CUTOUT_SIDE else {}  # arms that paste or judge by cut-outs
     cut_tag = option_tag(options, {**({"overlays": overlays} if overlays != "skip" else {}), **distract, **side}
                          or None)
@@ -667,11 +677,13 @@ def ablate(
             beside = {"cutouts": cutouts, "bank_size": len(cutouts)} if arm == "gan+copy-paste-fresh" else {}
             pool = {"overlays": overlays} if beside and overlays != "skip" else {}
             by_cutouts = side if beside or distract or judged_by_cutouts else {}
-            sources[arm + option_tag(options, {**pool, **distract, **filtered, **by_cutouts} or None)] = FreshArm(
+            extra = {**pool, **distract, **filtered, **by_cutouts, **truncated}
+            sources[arm + option_tag(options, extra or None)] = FreshArm(
                 generator, label=label, options=options, name=model, keep=keep_realistic, judge=rater,
-                device=device, distractors=distractor_crops, **beside)
+                device=device, distractors=distractor_crops, truncation=truncation, **beside)
     if "gan" in arm_list:
-        sources[f"gan{tag}"] = GanArm(model, label=label, options=options, device=device, revision=revision)
+        sources["gan" + option_tag(options, truncated or None)] = GanArm(
+            model, label=label, options=options, device=device, revision=revision, truncation=truncation)
     tested = trainer == "torchvision"  # the trainer whose defaults a test chose (docs/results.md, seeds 33-42)
     clip_grad = (20.0 if tested else None) if clip_grad is None else clip_grad or None
     real_tail = (0.25 if tested else 0.0) if real_tail is None else real_tail

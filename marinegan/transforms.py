@@ -69,6 +69,8 @@ class SpriteBank:
         cutouts: real cut-outs (generators only; ``object_crops(...)`` or uint8 ``(M, C, S, S)`` of the generator's
             shape) put beside every epoch's generated objects: the bank is the ``M`` cut-outs then the ``size`` new
             objects, so with ``size = M`` a paste draws a real or a generated object with even odds.
+        truncation: generators only: latents drawn within ``±truncation`` standard deviations (BigGAN's
+            truncation trick, :meth:`~marinegan.Generator.sample_latent`); ``None`` (default): untruncated.
 
     Where a bank is made: :meth:`PasteObjects.set_epoch` (called by :func:`set_epoch` before each epoch's
     DataLoader iterator) makes the epoch's bank at once, in the main process and on ``device``; DataLoader
@@ -79,8 +81,8 @@ class SpriteBank:
 
     def __init__(self, source: object, size: int = 1024, seed: int = 0, batch_size: int = 256, *,
                  keep: float | None = None, judge: object = None, device: str | torch.device = "auto",
-                 cutouts: object = None) -> None:
-        from marinegan.models.dcgan import Generator
+                 cutouts: object = None, truncation: float | None = None) -> None:
+        from marinegan.models.dcgan import Generator, check_truncation
 
         images = getattr(source, "images", source)
         if keep is None:
@@ -98,6 +100,8 @@ class SpriteBank:
                 raise ConfigError("cut-outs must be object_crops(...) or a non-empty uint8 tensor (N, 4, S, S)")
             if keep < 1:
                 raise ConfigError("keep= filters generated objects; cut-outs are real objects already")
+            if truncation is not None:
+                raise ConfigError("truncation= shapes a generator's latents; cut-outs have none: leave it out")
             self.generator, self.fixed = None, images
         else:
             from marinegan.hub import load_generator
@@ -105,6 +109,8 @@ class SpriteBank:
             g = source if isinstance(source, Generator) else load_generator(source, device="cpu")
             self.generator, self.fixed = g.cpu().eval(), None
             _check_judge(judge, g)
+        check_truncation(truncation)
+        self.truncation = truncation
         self.cutouts = None if cutouts is None else getattr(cutouts, "images", cutouts)
         if self.cutouts is not None:
             if self.generator is None:
@@ -128,7 +134,7 @@ class SpriteBank:
         if self._cached is None or self._cached[0] != epoch:
             g = torch.Generator().manual_seed(index_seed(self.seed, epoch, _BANK))
             n = math.ceil(self.size / self.keep - 1e-9)
-            z = torch.randn(n, self.generator.config.nz, generator=g)
+            z = self.generator.sample_latent(n, g, self.truncation)
             net = self._generator_here()
             dev = next(net.parameters()).device
             out = torch.cat([to_uint8(net(z[i : i + self.batch_size].to(dev))).cpu()
@@ -157,6 +163,7 @@ class SpriteBank:
 
     def __repr__(self) -> str:
         what = f"{len(self.fixed)} cut-outs" if self.fixed is not None else f"{self.size} generated per epoch" + (
+            f", latents within ±{self.truncation:g}" if self.truncation is not None else "") + (
             f", the most realistic {self.keep:g}" if self.keep < 1 else "") + (
             f", beside {len(self.cutouts)} cut-outs" if self.cutouts is not None else "")
         return f"SpriteBank({what})"

@@ -110,18 +110,19 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
                            "--steps", "2", "--scale", "data", "--overlays", "mask", "--budget", budget,
                            "--match", "blur,haze,noise", "--grid", "2", "--keep-realistic", "0.5",
                            "--update-occluded", "--min-contrast", "5", "--real-tail", "0.5", "--box-grow", "1.33",
+                           "--truncation", "1.5",
                            "--image-size", "64", "--val-size", "3", "--out", str(out), "--device", "cpu"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     looks = "blur_match,noise_match,haze_match,grid=2,update_occluded,min_contrast=5.0,box_grow=1.33"
     assert f"| copy-paste-own[scale=data,{looks},overlays=mask] | 6 | 0.5 | 6 | 1 |" in proc.stdout
-    assert f"| gan[scale=data,{looks}] | 6 | 0.5 | 6 | 1 |" in proc.stdout
+    assert f"| gan[scale=data,{looks},trunc=1.5] | 6 | 0.5 | 6 | 1 |" in proc.stdout
     own_fresh = f"copy-paste-own-fresh[scale=data,{looks},overlays=mask]"
     assert f"| {own_fresh} | 6 | 0.5 | 6 | 1 |" in proc.stdout
     runs = {json.loads(p.read_text())["arm"]: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
     assert runs["real"]["steps"] == 2  # 6 real frames; a mix holds 12 items: on top, it trains twice as long
-    assert runs[f"gan[scale=data,{looks}]"]["steps"] == synthetic_steps
-    fresh = runs[f"gan-fresh[scale=data,{looks},keep=0.5]"]
+    assert runs[f"gan[scale=data,{looks},trunc=1.5]"]["steps"] == synthetic_steps
+    fresh = runs[f"gan-fresh[scale=data,{looks},keep=0.5,trunc=1.5]"]
     assert fresh["steps"] == synthetic_steps and fresh["synthetic"] == 6
     assert fresh["real_tail_steps"] == synthetic_steps // 2 and "real_tail_steps" not in runs["real"]
     recipe = json.loads((out / "ablation.json").read_text())
@@ -130,7 +131,18 @@ def test_ablate_levers_at_toy_size(tmp_path, budget, synthetic_steps):
     assert "own frames" in recipe["arms"][f"copy-paste-own[scale=data,{looks},overlays=mask]"]
     assert "fresh:the run's own frames (grabcut, overlays mask)" in recipe["arms"][own_fresh]
     assert runs[own_fresh]["steps"] == synthetic_steps and runs[own_fresh]["real_tail_steps"] == synthetic_steps // 2
-    assert "the most realistic 0.5 by CropDataset" in recipe["arms"][f"gan-fresh[scale=data,{looks},keep=0.5]"]
+    fresh_recipe = recipe["arms"][f"gan-fresh[scale=data,{looks},keep=0.5,trunc=1.5]"]
+    assert "the most realistic 0.5 by CropDataset" in fresh_recipe and "latents within ±1.5" in fresh_recipe
+    assert "latents within ±1.5" in recipe["arms"][f"gan[scale=data,{looks},trunc=1.5]"]
+
+
+@pytest.mark.parametrize("arms, truncation", [("real,copy-paste-fresh", "1"), ("gan-fresh", "0")])
+def test_a_truncation_without_a_generator_arm_or_not_positive_is_refused_in_one_line(tmp_path, arms, truncation):
+    proc = subprocess.run([sys.executable, "-m", "marinegan", "ablate", str(tmp_path / "t"), str(tmp_path / "v"),
+                           "--arms", arms, "--truncation", truncation, "--out", str(tmp_path / "abl")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "--truncation" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "abl").exists()
 
 
 def test_the_budget_needs_steps():

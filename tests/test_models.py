@@ -80,3 +80,26 @@ def test_generate_is_reproducible_and_batch_size_independent():
     c = g.generate(10, seed=4)
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(a, c)
+
+
+def test_truncated_latents_stay_within_the_threshold_and_keep_the_values_inside_it():
+    """sample_latent(truncation=t): BigGAN's truncation trick. Every value lies within ±t; values the untruncated draw
+    had inside ±t stay where they were (only the ones beyond are drawn again), so a seed's objects change little at
+    a loose threshold; None draws what torch.randn draws, so recipes made before the option are unchanged; a
+    threshold that is not a positive number is refused in one line."""
+    g = Generator(DCGANConfig(ngf=8, nz=16, image_size=32))
+    plain = g.sample_latent(500, torch.Generator().manual_seed(5))
+    assert torch.equal(plain, torch.randn(500, 16, generator=torch.Generator().manual_seed(5)))
+    assert torch.equal(g.sample_latent(500, torch.Generator().manual_seed(5), None), plain)
+    for t in (2.0, 1.0, 0.25):
+        z = g.sample_latent(500, torch.Generator().manual_seed(5), t)
+        assert z.shape == plain.shape and z.abs().max() <= t
+        kept = plain.abs() <= t
+        assert torch.equal(z[kept], plain[kept]) and not torch.equal(z[~kept], plain[~kept])
+        assert torch.equal(z, g.sample_latent(500, torch.Generator().manual_seed(5), t)), "reproducible"
+    assert g.sample_latent(4000, torch.Generator().manual_seed(5), 1.0).std() < 0.6 < plain.std()
+    images = g.generate(6, seed=1, truncation=0.5)
+    assert images.shape == (6, 3, 32, 32) and not torch.allclose(images, g.generate(6, seed=1))
+    for bad in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="must be a positive number of standard deviations"):
+            g.sample_latent(3, truncation=bad)

@@ -183,6 +183,26 @@ def test_a_bank_can_hold_real_cutouts_beside_each_epochs_generated_objects(gener
         SpriteBank(generator, cutouts=torch.zeros(3, 4, 64, 64, dtype=torch.uint8))
 
 
+def test_a_truncated_bank_draws_more_alike_objects_reproducibly(generator):
+    """SpriteBank(generator, truncation=t): each epoch's objects come from latents within ±t, reproducible from
+    (seed, epoch), less varied than an untruncated bank's (the trained default generator's objects); a bank of
+    cut-outs has no latents to truncate."""
+    from marinegan import load_generator
+
+    default = load_generator("default", device="cpu")
+    loose, tight = SpriteBank(default, size=256, device="cpu"), SpriteBank(default, size=256, truncation=0.5,
+                                                                           device="cpu")
+    assert torch.equal(tight.sprites(0), SpriteBank(default, size=256, truncation=0.5, device="cpu").sprites(0))
+    assert not torch.equal(tight.sprites(0), tight.sprites(1)), "new objects every epoch"
+    spread = {name: bank.sprites(0).float().std(0).mean() for name, bank in (("loose", loose), ("tight", tight))}
+    assert spread["tight"] < 0.8 * spread["loose"], spread
+    assert repr(tight) == "SpriteBank(256 generated per epoch, latents within ±0.5)"
+    with pytest.raises(ConfigError, match="cut-outs have none"):
+        SpriteBank(torch.zeros(3, 4, 32, 32, dtype=torch.uint8), truncation=1.0)
+    with pytest.raises(ConfigError, match="positive number"):
+        SpriteBank(generator, truncation=-1.0)
+
+
 def test_a_128px_resize_generator_trains_and_feeds_pasteobjects(frames, tmp_path):
     """Issue 17's sharper-objects lever at toy size: a 128 px RGBA generator with resize upsampling trains, saves and
     loads back, and 128 px objects go through the same SpriteBank and PasteObjects as the 64 px default's."""

@@ -112,6 +112,7 @@ class GanArm:
     options: CompositeOptions | None = None
     device: str | torch.device = "auto"
     revision: str | None = None
+    truncation: float | None = None  # latents within ±truncation (Generator.sample_latent); None: untruncated
 
     def __post_init__(self) -> None:
         from marinegan.hub import load_generator
@@ -123,10 +124,11 @@ class GanArm:
         from marinegan.synth import SyntheticPlasticDataset
 
         return SyntheticPlasticDataset(self.generator, length, backgrounds=backgrounds, seed=seed, label=self.label,
-                                       options=self.options, device=self.device, materialize=True, progress=False)
+                                       options=self.options, device=self.device, materialize=True, progress=False,
+                                       truncation=self.truncation)
 
     def describe(self) -> str:
-        weights = source_fingerprint(self.generator)
+        weights = source_fingerprint(self.generator) + _truncated(self.truncation)
         return f"gan:{self.name}@{self.revision or 'local'} weights {weights}:{self.options or CompositeOptions()}"
 
 
@@ -193,16 +195,18 @@ class FreshArm:
     overlays: str = "skip"  # with own_frames: object_crops' overlays
     cutout_size: int = CUTOUT_SIDE  # with own_frames: the side of the run's own cut-outs
     cutouts: object = None  # real cut-outs beside a generator's objects in every epoch's bank
+    truncation: float | None = None  # a generator's latents within ±truncation (SpriteBank's)
 
     def __post_init__(self) -> None:
         from marinegan.transforms import SpriteBank
 
-        if self.own_frames and (self.keep not in (None, 1) or self.judge is not None or self.cutouts is not None):
+        if self.own_frames and (self.keep not in (None, 1) or self.judge is not None or self.cutouts is not None
+                                or self.truncation is not None):
             raise ConfigError("FreshArm(own_frames=True) pastes the run's own cut-outs: the realism filter (keep, "
-                              "judge) and cutouts= are for a generator's objects")
+                              "judge), cutouts= and truncation= are for a generator's objects")
         self.bank = None if self.own_frames else SpriteBank(self.source, size=self.bank_size, keep=self.keep,
                                                              judge=self.judge, device=self.device,
-                                                             cutouts=self.cutouts)
+                                                             cutouts=self.cutouts, truncation=self.truncation)
         self.distractor_bank = None if self.distractors is None else SpriteBank(self.distractors)
         if self.distractor_bank is not None and self.distractor_bank.fixed is None:
             raise ConfigError("FreshArm's distractors must be cut-outs (object_crops(...)), not a generator")
@@ -226,7 +230,7 @@ class FreshArm:
             bank = self.bank
         else:
             bank = SpriteBank(self.bank.generator, self.bank_size, seed, keep=self.keep, judge=self.judge,
-                              device=self.device, cutouts=self.cutouts)
+                              device=self.device, cutouts=self.cutouts, truncation=self.truncation)
         paste = PasteObjects(bank, label, p=1.0, options=options, sizes=sizes, seed=seed,
                              distractors=self.distractor_bank, max_distractors=self.max_distractors)
         return PastedDataset(backgrounds, length, paste, seed=seed, classes=classes)
@@ -237,7 +241,7 @@ class FreshArm:
         elif self.bank.fixed is not None:
             what = fingerprint(self.bank.fixed) + _side(self.bank.fixed.shape[-1])
         else:
-            what = f"{self.name} weights {source_fingerprint(self.bank.generator)}"
+            what = f"{self.name} weights {source_fingerprint(self.bank.generator)}{_truncated(self.truncation)}"
         if self.keep < 1:
             what += f" the most realistic {self.keep:g} by {type(self.judge).__name__} {source_fingerprint(self.judge)}"
         if self.bank is not None and self.bank.cutouts is not None:
@@ -246,6 +250,11 @@ class FreshArm:
             fixed = self.distractor_bank.fixed
             what += f" with 1-{self.max_distractors} of {len(fixed)} distractors {fingerprint(fixed)}"
         return f"fresh:{what} bank {self.bank_size}:{self.options or PASTE_OPTIONS}"
+
+
+def _truncated(truncation: float | None) -> str:
+    """A generator arm's truncated latents, for a recipe (untruncated recipes predate the option)."""
+    return "" if truncation is None else f" latents within ±{truncation:g}"
 
 
 def _side(side: int) -> str:

@@ -100,6 +100,9 @@ class SyntheticPlasticDataset(Dataset):
         progress: show the progress bar of ``materialize`` (it is never shown for a single block).
         transforms: called as ``transforms(image, target)``.
         revision: Hub revision when ``generator`` is a repo id.
+        truncation: draw each latent value within ``±truncation`` standard deviations (BigGAN's truncation
+            trick, :meth:`~marinegan.Generator.sample_latent`): more typical objects, less variety. ``None``
+            (default): untruncated.
     """
 
     def __init__(
@@ -123,8 +126,13 @@ class SyntheticPlasticDataset(Dataset):
         transforms: Callable | None = None,
         revision: str | None = None,
         progress: bool = True,
+        truncation: float | None = None,
     ) -> None:
         from marinegan.hub import load_generator
+        from marinegan.models.dcgan import check_truncation
+
+        check_truncation(truncation)
+        self.truncation = truncation
 
         g = load_generator(generator, device="cpu", revision=revision) if not isinstance(generator, Generator) \
             else generator
@@ -210,7 +218,7 @@ class SyntheticPlasticDataset(Dataset):
     def latents(self, index: int) -> torch.Tensor:
         """The latents of item ``index``: ``(n_objects, nz)``; a pure function of ``(seed, index)``."""
         n, g = self._objects(index)
-        return torch.randn(n, self.config.nz, generator=g)
+        return self._cpu_generator.sample_latent(n, g, self.truncation)
 
     def _generator_here(self) -> Generator:
         if get_worker_info() is not None or self.device.type == "cpu":
@@ -370,7 +378,8 @@ class SyntheticPlasticDataset(Dataset):
 
     def __repr__(self) -> str:
         return (f"SyntheticPlasticDataset(length={self.length}, mode={self.mode!r}, seed={self.seed}, "
-                f"device={self.device}, image_size={self.config.image_size}, channels={self.config.channels})")
+                f"device={self.device}, image_size={self.config.image_size}, channels={self.config.channels}"
+                + ("" if self.truncation is None else f", truncation={self.truncation:g}") + ")")
 
 
 class CopyPasteDataset(SyntheticPlasticDataset):
