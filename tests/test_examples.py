@@ -77,6 +77,13 @@ def test_realism_filter_example(tmp_path):
     assert Image.open(tmp_path / "r.png").size[0] >= 4 * 32
 
 
+def test_truncation_example(tmp_path):
+    out = run("examples/truncation.py", "--out", str(tmp_path / "t.png"), "--candidates", "32", "--show", "4",
+              "--truncations", "none,1", cwd=tmp_path)
+    assert "truncation none: precision" in out and "truncation    1: precision" in out and "recall" in out
+    assert Image.open(tmp_path / "t.png").size == (4 * 64 + 5 * 2, 2 * 64 + 3 * 2)
+
+
 def test_box_fill_example(tmp_path):
     out = run("examples/box_fill.py", "--out", str(tmp_path / "b.png"), "--show", "8", cwd=tmp_path)
     assert "GrabCut cut-outs of plastic" in out and "box_grow = " in out
