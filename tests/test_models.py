@@ -100,6 +100,6 @@ def test_truncated_latents_stay_within_the_threshold_and_keep_the_values_inside_
     assert g.sample_latent(4000, torch.Generator().manual_seed(5), 1.0).std() < 0.6 < plain.std()
     images = g.generate(6, seed=1, truncation=0.5)
     assert images.shape == (6, 3, 32, 32) and not torch.allclose(images, g.generate(6, seed=1))
-    for bad in (0, -1.0, float("inf"), float("nan")):
+    for bad in (0, -1.0, float("inf"), float("nan"), True, "1"):
         with pytest.raises(ConfigError, match="must be a positive number of standard deviations"):
             g.sample_latent(3, truncation=bad)

@@ -63,6 +63,23 @@ def test_items_are_a_function_of_seed_and_index_only(rgba_generator, backgrounds
     assert not torch.equal(forward[0][0], other_seed[0][0])
 
 
+def test_truncated_sets_draw_each_items_objects_within_the_threshold(rgba_generator, backgrounds):
+    """SyntheticPlasticDataset(truncation=t): item i's latents lie within ±t and keep the untruncated draw's values
+    inside it; the item count, background and placement stream stay the item's own (same seed, same objects count),
+    and the composites are reproducible."""
+    plain = composite_set(rgba_generator, backgrounds, length=8)
+    tight = composite_set(rgba_generator, backgrounds, length=8, truncation=0.5)
+    changed = 0
+    for i in range(8):
+        z, zt = plain.latents(i), tight.latents(i)
+        assert zt.shape == z.shape and zt.abs().max() <= 0.5
+        assert torch.equal(zt[z.abs() <= 0.5], z[z.abs() <= 0.5])
+        changed += not torch.equal(tight[i][0], plain[i][0])
+        assert_same_items(tight[i], composite_set(rgba_generator, backgrounds, length=8, truncation=0.5)[i])
+    assert changed >= 4, "truncated latents make other objects in most items"
+    assert "truncation=0.5" in repr(tight)
+
+
 def test_batch_size_changes_nothing_but_float_rounding(rgb_generator):
     a = SyntheticPlasticDataset(rgb_generator, 10, mode="scene", batch_size=3, device="cpu")
     b = SyntheticPlasticDataset(rgb_generator, 10, mode="scene", batch_size=10, device="cpu")

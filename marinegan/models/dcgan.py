@@ -29,7 +29,8 @@ _HUB_KWARGS = dict(
 
 def check_truncation(truncation: float | None) -> None:
     """Refuse a truncation threshold that is not a positive number (``None``: no truncation)."""
-    if truncation is not None and not (isinstance(truncation, int | float) and 0 < truncation < float("inf")):
+    if truncation is not None and (isinstance(truncation, bool) or not isinstance(truncation, int | float)
+                                   or not 0 < truncation < float("inf")):
         raise ConfigError(f"truncation={truncation!r} must be a positive number of standard deviations (e.g. 1.0), "
                           "or None for untruncated latents")
 
