@@ -33,6 +33,7 @@ from marinegan.train import TrainConfig, train_gan
 
 RECIPE = dict(steps=4000, batch_size=64, lr=2e-4, diffaugment="color,translation,cutout", ema=0.999, seed=0,
               sample_every=250, checkpoint_every=250)
+RECIPE_LOSS = "bce"
 MODEL = DCGANConfig(image_size=64, channels=4, nz=64, ngf=32, ndf=32)
 CLASSES = ["plastic", "bio", "rov"]
 IGNORED = ["timestamp", "metal", "wood", "paper", "cloth", "rubber", "fishing", "unknown"]
@@ -59,13 +60,17 @@ def main() -> None:
                         help="cut-outs touching a burned-in timestamp: keep them with the overlay masked out of "
                              "their alpha (the default generator: about 2.4x the objects) or skip them (the "
                              "generator shipped before 2026-11-28)")
+    parser.add_argument("--loss", default=RECIPE_LOSS, choices=("bce", "hinge"),
+                        help="the GAN loss (hinge with --spectral-norm: the SNGAN discriminator of Miyato et al. 2018)")
+    parser.add_argument("--spectral-norm", action="store_true", help="spectral norm on the discriminator's layers")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--install", action="store_true", help="copy the result into marinegan/pretrained/default")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = DCGANConfig(**{**MODEL.to_dict(), "upsample": args.upsample, "image_size": args.image_size})
+    model = DCGANConfig(**{**MODEL.to_dict(), "upsample": args.upsample, "image_size": args.image_size,
+                           "spectral_norm": args.spectral_norm})
 
     if args.data:
         real = open_dataset(args.data, "train", classes=CLASSES, ignore=IGNORED)
@@ -87,8 +92,10 @@ def main() -> None:
                        "n=800, size=128, seed=0)`: bottle- and bag-like shapes on a water gradient, not photographs.")
     description += (f"\n\nReproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
                     f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}"
-                    + (f" --overlays {args.overlays}" if args.data else "") + "`.")  # toy scenes have no overlays
-    cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps})
+                    + (f" --overlays {args.overlays}" if args.data else "")
+                    + (f" --loss {args.loss}" if args.loss != RECIPE_LOSS else "")
+                    + (" --spectral-norm" if args.spectral_norm else "") + "`.")  # toy scenes have no overlays
+    cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps, "loss": args.loss})
     result = train_gan(crops, cfg, args.out, data_description=description, data_license=terms, device="auto",
                        resume=args.resume)
     print(f"generator written to {result.generator_dir}")

@@ -30,11 +30,15 @@ def test_train_on_yolo_folder(tmp_path):
     assert Image.open(tmp_path / "run" / "samples.png").size[0] > 8 * 32
 
 
-def test_train_default_generator_recipe(tmp_path):
-    run("examples/train_default_generator.py", "--out", str(tmp_path / "run"), "--steps", "3", cwd=tmp_path)
+@pytest.mark.parametrize("flags", [[], ["--loss", "hinge", "--spectral-norm"]])
+def test_train_default_generator_recipe(tmp_path, flags):
+    run("examples/train_default_generator.py", "--out", str(tmp_path / "run"), "--steps", "3", *flags, cwd=tmp_path)
     card = (tmp_path / "run" / "generator" / "README.md").read_text()
     assert "procedural toy scenes" in card and "not photographs" in card.replace("\n", " ")
-    assert "--upsample transposed --image-size 64`" in card, "the card says how to reproduce these weights"
+    reproduce = "--upsample transposed --image-size 64" + "".join(f" {f}" for f in flags) + "`"
+    assert reproduce in card, "the card says how to reproduce these weights"
+    config = json.loads((tmp_path / "run" / "generator" / "config.json").read_text())
+    assert config["spectral_norm"] is bool(flags)
 
 
 def test_push_to_hub_example(hub_server, tmp_path):  # noqa: ARG001 (HF_ENDPOINT points at it)
