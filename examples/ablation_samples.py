@@ -9,8 +9,11 @@
         --out docs/images/fresh_samples.png                        # the fresh arms, at epoch 0
     python examples/ablation_samples.py --data ../shared/data/trash-icra19 --fresh --scale 0.2,0.7 \
         --distractors bio,rov --out docs/images/distractor_samples.png  # with unlabelled bio/ROV cut-outs
+    python examples/ablation_samples.py --data ../shared/data/trash-icra19 --fresh --scale 0.2,0.7 \
+        --truncation 1 --out docs/images/truncation_samples.png       # and the truncated GAN objects
 
-Rows: real frames (their labelled plastic in yellow), then the copy-paste arm's and the gan arm's
+Rows: real frames (their labelled plastic in yellow), then the copy-paste arm's and the gan arm's (and with
+``--truncation``, the gan arm's with truncated latents)
 composites (every box of a composite in magenta, the frame's own boxes included). Each composite's
 background is one of those frames, drawn by the seed; the two arms share backgrounds and placements.
 The composites use the ablation's own code path (CopyPasteArm and GanArm with a seed), so this is
@@ -46,6 +49,7 @@ def main() -> None:
     p.add_argument("--fresh", action="store_true", help="the fresh arms (copy-paste-fresh, gan-fresh) at epoch 0")
     p.add_argument("--distractors", help="with --fresh and --data: classes pasted without boxes, e.g. bio,rov "
                    "(FreshArm's distractors)")
+    p.add_argument("--truncation", type=float, help="add a row: the GAN arm with latents within ±T (truncation trick)")
     p.add_argument("--out", type=Path, default=Path("ablation_samples.png"))
     args = p.parse_args()
     if args.distractors and not (args.fresh and args.data):
@@ -75,6 +79,11 @@ def main() -> None:
     else:
         arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic", options=options),
                 "gan": GanArm(args.generator, label="plastic", options=options)}
+    if args.truncation is not None:
+        gan = "gan-fresh" if args.fresh else "gan"
+        arms[f"{gan} truncated at ±{args.truncation:g}"] = FreshArm(
+            args.generator, label="plastic", options=options, distractors=distractors, truncation=args.truncation
+        ) if args.fresh else GanArm(args.generator, label="plastic", options=options, truncation=args.truncation)
     rows = [[draw_target(*frames[i], real.classes) for i in range(len(frames))]]
     for arm in arms.values():
         synthetic = arm(frames, len(frames), args.seed)
@@ -86,7 +95,8 @@ def main() -> None:
     save_grid(tiles, args.out, nrow=len(frames))
     names = list(arms)
     extra = f", {len(distractors)} {args.distractors} distractors (no boxes)" if distractors is not None else ""
-    print(f"rows: real, {names[0]} ({len(cutouts)} cut-outs), {names[1]} ({args.generator}){extra}; {options}; "
+    rest = "".join(f", {name}" for name in names[2:])
+    print(f"rows: real, {names[0]} ({len(cutouts)} cut-outs), {names[1]} ({args.generator}){rest}{extra}; {options}; "
           f"wrote {args.out}")
 
 

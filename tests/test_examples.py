@@ -193,5 +193,6 @@ def test_ablation_samples(tmp_path):
     image = Image.open(tmp_path / "s.png")
     assert image.size[1] >= 3 * 180 and image.size[0] >= 3 * 180, "three rows (real, copy-paste, gan) of three frames"
     fresh = run("examples/ablation_samples.py", "--out", str(tmp_path / "f.png"), "--frames", "2", "--fresh",
-                "--grid", "2", "--height", "64", cwd=tmp_path)
+                "--grid", "2", "--height", "64", "--truncation", "1", cwd=tmp_path)
     assert "rows: real, copy-paste-fresh" in fresh and "gan-fresh (default)" in fresh and "grid=2" in fresh
+    assert "gan-fresh truncated at ±1" in fresh and Image.open(tmp_path / "f.png").size[1] >= 4 * 64, "four rows"
