@@ -50,6 +50,14 @@ def test_generate_writes_grid_and_individual_images(model_dir, tmp_path):
     again = tmp_path / "again.png"
     run_cli("generate", str(model_dir), "-n", "10", "--seed", "1", "--out", str(again), "--nrow", "5")
     assert again.read_bytes() == out.read_bytes(), "same seed must give the same grid"
+    truncated = tmp_path / "truncated.png"
+    proc = run_cli("generate", str(model_dir), "-n", "10", "--seed", "1", "--out", str(truncated), "--nrow", "5",
+                   "--truncation", "0.5", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert truncated.read_bytes() != out.read_bytes(), "truncated latents make other images"
+    bad = run_cli("generate", str(model_dir), "--out", str(tmp_path / "bad.png"), "--truncation", "0")
+    assert bad.returncode == 2 and "positive number of standard deviations" in bad.stderr, bad.stderr
+    assert not (tmp_path / "bad.png").exists()
 
 
 def test_bad_model_gives_one_line_error_and_exit_2(tmp_path):
