@@ -79,11 +79,12 @@ def main() -> None:
     else:
         arms = {"copy-paste": CopyPasteArm(cutouts, label="plastic", options=options),
                 "gan": GanArm(args.generator, label="plastic", options=options)}
-    if args.truncation is not None:
-        gan = "gan-fresh" if args.fresh else "gan"
-        arms[f"{gan} truncated at ±{args.truncation:g}"] = FreshArm(
-            args.generator, label="plastic", options=options, distractors=distractors, truncation=args.truncation
-        ) if args.fresh else GanArm(args.generator, label="plastic", options=options, truncation=args.truncation)
+    if args.truncation is not None and args.fresh:
+        arms[f"gan-fresh truncated at ±{args.truncation:g}"] = FreshArm(
+            args.generator, label="plastic", options=options, distractors=distractors, truncation=args.truncation)
+    elif args.truncation is not None:
+        arms[f"gan truncated at ±{args.truncation:g}"] = GanArm(args.generator, label="plastic", options=options,
+                                                                truncation=args.truncation)
     rows = [[draw_target(*frames[i], real.classes) for i in range(len(frames))]]
     for arm in arms.values():
         synthetic = arm(frames, len(frames), args.seed)

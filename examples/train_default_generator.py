@@ -31,9 +31,8 @@ from marinegan.terms import find_data_terms
 from marinegan.toydata import make_toy_yolo
 from marinegan.train import TrainConfig, train_gan
 
-RECIPE = dict(steps=4000, batch_size=64, lr=2e-4, diffaugment="color,translation,cutout", ema=0.999, seed=0,
-              sample_every=250, checkpoint_every=250)
-RECIPE_LOSS = "bce"
+RECIPE = dict(steps=4000, batch_size=64, lr=2e-4, loss="bce", diffaugment="color,translation,cutout", ema=0.999,
+              seed=0, sample_every=250, checkpoint_every=250)
 MODEL = DCGANConfig(image_size=64, channels=4, nz=64, ngf=32, ndf=32)
 CLASSES = ["plastic", "bio", "rov"]
 IGNORED = ["timestamp", "metal", "wood", "paper", "cloth", "rubber", "fishing", "unknown"]
@@ -60,7 +59,7 @@ def main() -> None:
                         help="cut-outs touching a burned-in timestamp: keep them with the overlay masked out of "
                              "their alpha (the default generator: about 2.4x the objects) or skip them (the "
                              "generator shipped before 2026-11-28)")
-    parser.add_argument("--loss", default=RECIPE_LOSS, choices=("bce", "hinge"),
+    parser.add_argument("--loss", default=RECIPE["loss"], choices=("bce", "hinge"),
                         help="the GAN loss (hinge with --spectral-norm: the SNGAN discriminator of Miyato et al. 2018)")
     parser.add_argument("--spectral-norm", action="store_true", help="spectral norm on the discriminator's layers")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -93,7 +92,7 @@ def main() -> None:
     description += (f"\n\nReproduce with `python examples/train_default_generator.py --data PATH --out runs/default "
                     f"--steps {args.steps} --upsample {args.upsample} --image-size {args.image_size}"
                     + (f" --overlays {args.overlays}" if args.data else "")
-                    + (f" --loss {args.loss}" if args.loss != RECIPE_LOSS else "")
+                    + (f" --loss {args.loss}" if args.loss != RECIPE["loss"] else "")
                     + (" --spectral-norm" if args.spectral_norm else "") + "`.")  # toy scenes have no overlays
     cfg = TrainConfig(model=model, **{**RECIPE, "steps": args.steps, "loss": args.loss})
     result = train_gan(crops, cfg, args.out, data_description=description, data_license=terms, device="auto",

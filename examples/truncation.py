@@ -23,13 +23,12 @@ from realism_filter import on_grey  # examples/realism_filter.py
 
 from marinegan import SpriteBank, load_generator, object_crops
 from marinegan.images import save_grid
-from marinegan.synth.realism import appearance_features
+from marinegan.synth.realism import realism_scores
 
 
-def inside(points: torch.Tensor, support: torch.Tensor, k: int = 3) -> torch.Tensor:
-    """Share of ``points`` within the k-NN ball of at least one of ``support`` (float ``(N, D)``, ``(M, D)``)."""
-    radius = torch.cdist(support, support).kthvalue(k + 1, dim=1).values  # each one's own distance, 0, is first
-    return (torch.cdist(points, support) <= radius[None]).any(1).float().mean()
+def inside(points: torch.Tensor, support: torch.Tensor) -> float:
+    """Share of uint8 RGBA ``points`` inside the k-NN manifold of ``support``: a realism score of 1 or more."""
+    return (realism_scores(points, support) >= 1).float().mean().item()
 
 
 def main() -> None:
@@ -44,15 +43,14 @@ def main() -> None:
 
     frames = train_frames(args.data)
     cutouts = object_crops(frames, 64, alpha="grabcut", label="plastic", progress=False)
-    real = appearance_features(cutouts.images)
     g = load_generator(args.generator, device="cpu")
     rows = []
     for name in args.truncations.split(","):
         t = None if name.strip() == "none" else float(name)
         objects = SpriteBank(g, size=max(args.candidates, args.show), truncation=t, device="cpu").sprites(0)
-        fake = appearance_features(objects)
         rows += [on_grey(s) for s in objects[: args.show]]
-        print(f"truncation {name.strip():>4}: precision {inside(fake, real):.2f}, recall {inside(real, fake):.2f} "
+        print(f"truncation {name.strip():>4}: precision {inside(objects, cutouts.images):.2f}, "
+              f"recall {inside(cutouts.images, objects):.2f} "
               f"({len(objects)} generated objects against {len(cutouts)} real cut-outs)")
     save_grid(rows, args.out, nrow=args.show)
     print(f"wrote {args.out}: one row per threshold ({args.truncations}), the same latents' seed in every row")
